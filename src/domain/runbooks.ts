@@ -1,0 +1,38 @@
+import type { z } from 'zod';
+import { type HealthReport, healthCheckInput } from './healthCheck';
+
+// What the CLI (and CI) need to know about each runbook before starting it: the input schema the
+// workflow itself validates with, a deterministic id, the UI summary, and what counts as success.
+
+export interface RunbookEntry<S extends z.ZodType = z.ZodType> {
+  kind: string;
+  schema: S;
+  /** Deterministic where the change is (so a retried CI job attaches); timestamped for checks. */
+  workflowId(input: z.output<S>, now: Date): string;
+  summary(input: z.output<S>): string;
+  /** A completed run whose result says the system is not OK still exits 1. */
+  succeeded(result: unknown): boolean;
+}
+
+const stamp = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+
+export const runbooks = {
+  healthCheck: {
+    kind: 'healthCheck',
+    schema: healthCheckInput,
+    workflowId: (input, now) => `health-${input.app}-${stamp(now)}`,
+    summary: (input) => `Health check of ${input.app}${input.environment ? ` (${input.environment})` : ''}`,
+    succeeded: (result) =>
+      (result as HealthReport | { dryRun: true }) && (result as HealthReport).verdict !== 'unhealthy',
+  } satisfies RunbookEntry<typeof healthCheckInput>,
+} as const;
+
+export type RunbookType = keyof typeof runbooks;
+
+export function runbookEntry(type: string): RunbookEntry | undefined {
+  return (runbooks as Record<string, RunbookEntry>)[type];
+}
