@@ -97,7 +97,9 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   opts: { requireAzure?: boolean } = {},
 ): Config {
-  const parsed = envSchema.safeParse(env);
+  // docker-compose's `${VAR:-}` yields empty strings; an empty variable means unset.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => {
