@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { type Activities, createActivities } from './activities';
 import { createAzureClients } from './activities/azure';
@@ -38,7 +39,10 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
       tls: config.temporal.tls,
       ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
     }));
-  const activities = opts.activities ?? createActivities({ config, azure: createAzureClients(config) });
+  // Activities that start or inspect workflows (the resource lock) share the worker's connection.
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const activities =
+    opts.activities ?? createActivities({ config, azure: createAzureClients(config), temporal });
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,

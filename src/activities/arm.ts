@@ -11,8 +11,14 @@ interface RestErrorLike {
   message?: string;
 }
 
+const lroFailed = /^The long-running operation has failed\. (\w+)\. ?(.*)$/s;
+
 export function armFailure(err: unknown, what: string): unknown {
   const e = err as RestErrorLike;
+  // core-lro reports a Failed async operation as a plain Error; the operation will not succeed
+  // by polling again, and re-sending the request is the workflow's decision, not a blind retry.
+  const lro = typeof e?.message === 'string' && !e.statusCode ? lroFailed.exec(e.message) : null;
+  if (lro) return ApplicationFailure.nonRetryable(`${what}: ${lro[1]}: ${lro[2]}`, lro[1], { code: lro[1] });
   const status = e?.statusCode;
   if (status && status >= 400 && status < 500 && status !== 408 && status !== 429) {
     return ApplicationFailure.nonRetryable(

@@ -10,7 +10,7 @@ const part = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 export function parseDuration(text: string): number | undefined {
   if (!whole.test(text)) return undefined;
   let total = 0;
-  for (const [, n, unit] of text.matchAll(part)) total += Number(n) * unitMs[unit]!;
+  for (const [, n, unit] of text.matchAll(part)) total += Number(n) * (unitMs[unit ?? ''] ?? 0);
   return Math.round(total);
 }
 
