@@ -1,6 +1,7 @@
 import type { ContainerApp, ContainerAppsAPIClient, Revision } from '@azure/arm-appcontainers';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Weights } from '../domain/canary';
 import type { AppView, RevisionView } from '../domain/healthCheck';
 import { arm, isNotFound } from './arm';
 
@@ -21,8 +22,6 @@ export interface AppRef {
   resourceGroup: string;
   app: string;
 }
-
-export type Weights = Record<string, number>;
 
 function url(scheme: string, fqdn: string | undefined): string | undefined {
   return fqdn ? `${scheme}://${fqdn}` : undefined;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from './duration';
+import type { AnalysisRun } from './analysis';
 import { appName, environmentName, resourceGroupName } from './input';
 
 // カナリアデプロイ as data: a list of steps (Argo Rollouts' model) interpreted by one loop in the
@@ -163,4 +164,21 @@ export function revisionSuffix(app: string, image: string, workflowId: string): 
 /** `canary-<app>-<image-tag>`, sanitised for a workflow id. */
 export function canaryWorkflowId(app: string, image: string): string {
   return `canary-${app}-${imageTag(image).replace(/[^\w.-]/g, '-')}`;
+}
+
+/** Traffic by revision name. */
+export type Weights = Record<string, number>;
+
+export type CanaryOutcome = 'promoted' | 'rolled-back' | 'aborted' | 'unchanged' | 'planned';
+
+export interface CanaryResult {
+  outcome: CanaryOutcome;
+  app: string;
+  image: string;
+  stable?: string;
+  canary?: string;
+  reason: string;
+  rolledBackAfterPromotion?: boolean;
+  analysis: AnalysisRun[];
+  plan?: { step: number; weights: Weights; bake?: string; approval?: boolean }[];
 }

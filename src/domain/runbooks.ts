@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { canaryInput, canaryWorkflowId } from './canary';
 import { type HealthReport, healthCheckInput } from './healthCheck';
 
 // What the CLI (and CI) need to know about each runbook before starting it: the input schema the
@@ -12,6 +13,11 @@ export interface RunbookEntry<S extends z.ZodType = z.ZodType> {
   summary(input: z.output<S>): string;
   /** A completed run whose result says the system is not OK still exits 1. */
   succeeded(result: unknown): boolean;
+  /**
+   * Outcomes after which `--wait` stops following even though the workflow runs on (a promoted
+   * canary keeps its rollback window open), with whether each counts as success.
+   */
+  finalOutcomes?: Record<string, boolean>;
 }
 
 const stamp = (d: Date) =>
@@ -29,6 +35,16 @@ export const runbooks = {
     succeeded: (result) =>
       (result as HealthReport | { dryRun: true }) && (result as HealthReport).verdict !== 'unhealthy',
   } satisfies RunbookEntry<typeof healthCheckInput>,
+  canaryPromotion: {
+    kind: 'canary',
+    schema: canaryInput,
+    workflowId: (input) => canaryWorkflowId(input.app, input.image),
+    summary: (input) =>
+      `Canary ${input.image} → ${input.app}${input.environment ? ` (${input.environment})` : ''}`,
+    succeeded: (result) =>
+      ['promoted', 'unchanged', 'planned'].includes((result as { outcome?: string })?.outcome ?? ''),
+    finalOutcomes: { promoted: true, 'rolled-back': false, aborted: false },
+  } satisfies RunbookEntry<typeof canaryInput>,
 } as const;
 
 export type RunbookType = keyof typeof runbooks;

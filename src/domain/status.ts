@@ -30,6 +30,8 @@ export interface RunbookStatus {
   pendingGate?: PendingGate;
   outcome?: string;
   dryRun: boolean;
+  /** Runbook-specific state (canary: revisions, weights, analysis runs). */
+  details?: Record<string, unknown>;
 }
 
 /** Settings the worker's configuration supplies to workflows (read once via a local activity). */

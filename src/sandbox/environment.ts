@@ -18,6 +18,7 @@ import { startArmEmulator } from './arm/server';
 import { startLlmStubs } from './llm';
 import { type Load, startLoad } from './load';
 import { createServersBackend } from './postgres/servers';
+import { type PrometheusServer, startPrometheus } from './prometheus';
 import { newPassword, seedNames, seedSandbox } from './seed';
 import { type DevServer, startDevServer } from './temporal';
 
@@ -31,10 +32,19 @@ export interface SandboxPorts {
   arm: number;
   ingress: number;
   llm: number;
+  /** Prometheus (when its binary is found); 0 or unset = any free port. */
+  prometheus?: number;
 }
 
-export const defaultPorts: SandboxPorts = { temporal: 7233, ui: 8233, arm: 8443, ingress: 8080, llm: 8090 };
-export const ephemeralPorts: SandboxPorts = { temporal: 0, ui: 0, arm: 0, ingress: 0, llm: 0 };
+export const defaultPorts: SandboxPorts = {
+  temporal: 7233,
+  ui: 8233,
+  arm: 8443,
+  ingress: 8080,
+  llm: 8090,
+  prometheus: 9090,
+};
+export const ephemeralPorts: SandboxPorts = { temporal: 0, ui: 0, arm: 0, ingress: 0, llm: 0, prometheus: 0 };
 
 export interface SandboxOptions {
   dataDir: string;
@@ -47,6 +57,8 @@ export interface SandboxOptions {
   loadRps?: number;
   backupIntervalMs?: number;
   redisUrl?: string;
+  /** Start Prometheus scraping the ingress when the binary is found (default true). */
+  prometheus?: boolean;
   log: Logger;
 }
 
@@ -56,7 +68,10 @@ export interface Sandbox {
   config: Config;
   /** Env for child processes (CLI, worker) that should talk to this sandbox. */
   env: NodeJS.ProcessEnv;
-  worker?: ChildProcess;
+  /** The worker process, when one runs. */
+  readonly worker: ChildProcess | undefined;
+  /** Start a (new) worker process, e.g. after a test killed the previous one. */
+  startWorker(): Promise<ChildProcess>;
   close(): Promise<void>;
 }
 
@@ -190,6 +205,24 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     if (seeded.created.length) o.log.info('seeded', { created: seeded.created });
     const ingress = await apps.ensureIngress(seedNames.app);
 
+    // Optional: absent binary → no Prometheus, and the `probe` analysis provider still works.
+    let prometheus: PrometheusServer | undefined;
+    if (o.prometheus !== false) {
+      prometheus = await startPrometheus({
+        dataDir: o.dataDir,
+        port: o.ports.prometheus ?? 0,
+        targets: [new URL(ingress.url).host],
+      });
+      if (prometheus) {
+        const p = prometheus;
+        closers.push(() => p.close());
+        env.PROMETHEUS_URL = p.url;
+        o.log.info('prometheus up', { url: p.url });
+      } else {
+        o.log.info('prometheus not found (PROMETHEUS_PATH or PATH); the probe analysis provider still works');
+      }
+    }
+
     const endpoints: SandboxEndpoints = {
       subscriptionId,
       resourceGroup: seedNames.resourceGroup,
@@ -199,6 +232,7 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
       temporal: { address: temporal.address, uiUrl: temporal.uiUrl ?? '', namespace: 'default' },
       ingress: { [seedNames.app]: ingress.url },
       llmUrl: llm.url,
+      ...(prometheus ? { prometheusUrl: prometheus.url } : {}),
       redisUrl,
       postgres: {
         [seedNames.server]: {
@@ -222,21 +256,32 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     }
 
     let worker: ChildProcess | undefined;
-    if (o.worker !== false) {
+    const stopWorker = () =>
+      new Promise<void>((resolve) => {
+        const w = worker;
+        if (!w || w.exitCode !== null || w.signalCode !== null) return resolve();
+        w.removeAllListeners('exit');
+        w.once('exit', () => resolve());
+        w.kill('SIGTERM');
+        setTimeout(() => w.kill('SIGKILL'), 10_000).unref();
+      });
+    const launchWorker = async () => {
       worker = await startWorker(env, path.join(o.dataDir, 'worker.log'), o.log);
-      const w = worker;
-      closers.push(
-        () =>
-          new Promise<void>((resolve) => {
-            if (w.exitCode !== null || w.signalCode !== null) return resolve();
-            w.removeAllListeners('exit');
-            w.once('exit', () => resolve());
-            w.kill('SIGTERM');
-            setTimeout(() => w.kill('SIGKILL'), 10_000).unref();
-          }),
-      );
-    }
-    return { endpoints, endpointsFile, config, env, ...(worker ? { worker } : {}), close };
+      return worker;
+    };
+    closers.push(stopWorker);
+    if (o.worker !== false) await launchWorker();
+    return {
+      endpoints,
+      endpointsFile,
+      config,
+      env,
+      get worker() {
+        return worker;
+      },
+      startWorker: launchWorker,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

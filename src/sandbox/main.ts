@@ -22,6 +22,9 @@ async function main() {
     `  Sandbox admin     ${e.adminUrl}/mutations`,
     `  App ingress       ${e.ingress[e.app as string]}   (metrics: /metrics)`,
     `  LLM stubs         ${e.llmUrl}`,
+    typeof e.prometheusUrl === 'string'
+      ? `  Prometheus        ${e.prometheusUrl}   (scrapes the ingress /metrics every 1 s)`
+      : '  Prometheus        absent: no `prometheus` on PATH (or PROMETHEUS_PATH); analysis provider `probe` still works (apt-get install prometheus)',
     `  Endpoints         ${rel(sandbox.endpointsFile)}`,
     `  Logs              ${rel(path.join(sandboxDir, 'worker.log'))}, temporal.log, revisions/`,
     '',

@@ -58,11 +58,12 @@ async function queryStatus(handle: WorkflowHandle): Promise<RunbookStatus | unde
   }
 }
 
-/** Print stage changes until the run closes; returns the final status. */
+/** Print stage changes until the run closes (or reaches an outcome in `stopAt`). */
 async function follow(
   handle: WorkflowHandle,
   io: Io,
   json: boolean,
+  stopAt: Record<string, boolean> = {},
   everyMs = 1000,
 ): Promise<RunbookStatus | undefined> {
   let last: RunbookStatus | undefined;
@@ -77,6 +78,7 @@ async function follow(
       last = status;
     }
     if (desc.status.name !== 'RUNNING') return last;
+    if (last?.outcome && last.outcome in stopAt) return last;
     await sleep(everyMs);
   }
 }
@@ -104,7 +106,19 @@ async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>)
 }
 
 async function awaitResult(handle: WorkflowHandle, type: string, io: Io, json: boolean): Promise<number> {
-  await follow(handle, io, json);
+  const entry = runbookEntry(type);
+  const final = entry?.finalOutcomes ?? {};
+  const last = await follow(handle, io, json, final);
+  if (last?.outcome && last.outcome in final && (await handle.describe()).status.name === 'RUNNING') {
+    // Decided, but the workflow stays open (e.g. a promoted canary's rollback window).
+    const ok = final[last.outcome] === true;
+    io.out(
+      json
+        ? `${JSON.stringify({ event: 'outcome', ok, outcome: last.outcome, summary: last.summary, details: last.details })}\n`
+        : `${last.outcome.toUpperCase()}: ${last.summary}\n`,
+    );
+    return ok ? exitCodes.ok : exitCodes.failed;
+  }
   try {
     const result = await handle.result();
     const ok = runbookEntry(type)?.succeeded(result) ?? true;
@@ -343,7 +357,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       io.err(`runbook: ${(err as Error).message}\n`);
       return exitCodes.unreachable;
     }
-    io.err(`runbook: ${(err as Error).stack ?? err}\n`);
+    const e = err as Error & { details?: string };
+    io.err(`runbook: ${io.env.LOG_LEVEL === 'debug' ? e.stack : (e.details ?? e.message ?? String(err))}\n`);
     return exitCodes.failed;
   }
 }

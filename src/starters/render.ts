@@ -1,4 +1,5 @@
 import type { HealthReport } from '../domain/healthCheck';
+import type { CanaryResult } from '../domain/canary';
 import type { RunbookStatus } from '../domain/status';
 
 // Human output of the CLI. Kept apart from the command wiring so tests can read it.
@@ -77,9 +78,31 @@ function renderHealth(r: HealthReport): string {
   return `${out.join('\n')}\n`;
 }
 
+function renderCanary(r: CanaryResult): string {
+  const out = [`${r.outcome.toUpperCase()}: ${r.app} ← ${r.image}`, `  ${r.reason}`];
+  if (r.stable) out.push(`  stable ${r.stable}${r.canary ? `, canary ${r.canary}` : ''}`);
+  for (const p of r.plan ?? []) {
+    const w = Object.entries(p.weights)
+      .map(([rev, n]) => `${rev}=${n}%`)
+      .join(', ');
+    out.push(
+      `  step ${p.step}: ${w || '(weights unchanged)'}${p.bake ? `, bake ${p.bake}` : ''}${p.approval ? ', approval gate' : ''}`,
+    );
+  }
+  const last = r.analysis.slice(-3);
+  if (last.length)
+    out.push(
+      `  last analyses: ${last.map((a) => `${a.verdict} (${a.checks.map((c) => c.detail).join('; ')})`).join(' | ')}`,
+    );
+  return `${out.join('\n')}\n`;
+}
+
 export function renderResult(type: string, result: unknown): string {
   if (type === 'healthCheck' && result && typeof result === 'object' && 'verdict' in result) {
     return renderHealth(result as HealthReport);
+  }
+  if (type === 'canaryPromotion' && result && typeof result === 'object' && 'outcome' in result) {
+    return renderCanary(result as CanaryResult);
   }
   return `${JSON.stringify(result, null, 2)}\n`;
 }

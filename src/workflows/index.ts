@@ -1,1 +1,3 @@
+export { canaryPromotion } from './canaryPromotion';
 export { healthCheck } from './healthCheck';
+export { resourceLock } from './resourceLock';

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { searchAttributeKeys } from '../../src/domain/searchAttributes';
@@ -15,11 +16,21 @@ export function localEnv(): Promise<TestWorkflowEnvironment> {
   });
 }
 
-/** The Java time-skipping server, for long timers. */
-export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({
+/** The Java time-skipping server, for long timers, with our search attributes registered. */
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: temporalTestServer() } },
   });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      searchAttributeKeys.map((k) => [
+        k.name,
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
+    ),
+  });
+  return env;
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
