@@ -252,274 +252,281 @@ export async function canaryPromotion(raw: CanaryInput): Promise<CanaryResult> {
     ...extra,
   });
 
-  // 1. Snapshot the app: stable revision, its traffic, revision mode.
-  progress.step(1, 'canary.step.snapshot');
-  const app = await arm.readApp(ref);
-  const serving = app.revisions.filter((r) => r.active && r.trafficWeight > 0);
-  if (serving.length !== 1 || serving[0]!.trafficWeight !== 100) {
-    throw ApplicationFailure.nonRetryable(
-      `${input.app} traffic is split (${serving.map((r) => `${r.name}=${r.trafficWeight}%`).join(', ')}); finish or roll back that rollout first`,
-      'TrafficSplit',
-    );
-  }
-  const stable = serving[0]!;
-  details.stable = stable.name;
-  details.previousMode = app.revisionMode;
-  progress.log({
-    event: 'snapshot',
-    detail: `stable ${stable.name} (${stable.image}) at 100%, ${app.revisionMode} mode`,
-  });
-  if (stable.image === input.image) {
-    progress.finish('completed', 'unchanged', `${stable.name} already runs ${input.image}`);
-    return result('unchanged', `${stable.name} already runs ${input.image}`);
-  }
-  const suffix = revisionSuffix(input.app, input.image, workflowInfo().workflowId);
-  const canary = `${input.app}--${suffix}`;
-  details.canary = canary;
-  const plan = steps.map((s, i) => ({
-    step: i + 1,
-    weights: s.setWeight === undefined ? {} : weightsFor(canary, stable.name, s.setWeight),
-    ...(s.bake !== undefined ? { bake: formatDuration(s.bake) } : {}),
-    ...(s.approval ? { approval: true } : {}),
-  }));
-  if (dryRun) {
-    progress.finish('planned', 'planned', progress.msg('dryRun.plan'));
-    return result('planned', `would deploy ${canary} and shift traffic in ${steps.length} steps`, { plan });
-  }
+  // A dry run takes no lock; a real run snapshots only once it holds the app.
+  const locked = <T>(fn: () => Promise<T>): Promise<T> =>
+    dryRun
+      ? fn()
+      : withLock(
+          `containerapp-${resourceGroup}-${input.app}`,
+          input.lock,
+          (resource) =>
+            progress.log({ event: 'waiting', detail: progress.msg('lock.waiting', { resource }) }),
+          fn,
+        );
 
-  return withLock(
-    `containerapp-${resourceGroup}-${input.app}`,
-    input.lock,
-    (resource) => progress.log({ event: 'waiting', detail: progress.msg('lock.waiting', { resource }) }),
-    async () => {
-      const rollback = async (
-        reason: string,
-        outcome: CanaryOutcome = 'rolled-back',
-      ): Promise<CanaryResult> => {
-        const done = await arm.restoreStable({ ...ref, stable: stable.name, canary });
-        setWeights({ [stable.name]: 100 });
-        progress.log({ event: 'restored', detail: done.changed.join('; ') || 'already on stable' });
-        const message = progress.msg('canary.rolledBack', { stable: stable.name, reason });
-        progress.finish('rolled-back', outcome, message);
-        return result(outcome, reason);
-      };
+  return locked(async () => {
+    // 1. Snapshot the app: stable revision, its traffic, revision mode.
+    progress.step(1, 'canary.step.snapshot');
+    const app = await arm.readApp(ref);
+    const serving = app.revisions.filter((r) => r.active && r.trafficWeight > 0);
+    if (serving.length !== 1 || serving[0]!.trafficWeight !== 100) {
+      throw ApplicationFailure.nonRetryable(
+        `${input.app} traffic is split (${serving.map((r) => `${r.name}=${r.trafficWeight}%`).join(', ')}); finish or roll back that rollout first`,
+        'TrafficSplit',
+      );
+    }
+    const stable = serving[0]!;
+    details.stable = stable.name;
+    details.previousMode = app.revisionMode;
+    progress.log({
+      event: 'snapshot',
+      detail: `stable ${stable.name} (${stable.image}) at 100%, ${app.revisionMode} mode`,
+    });
+    if (stable.image === input.image) {
+      progress.finish('completed', 'unchanged', `${stable.name} already runs ${input.image}`);
+      return result('unchanged', `${stable.name} already runs ${input.image}`);
+    }
+    const suffix = revisionSuffix(input.app, input.image, workflowInfo().workflowId);
+    const canary = `${input.app}--${suffix}`;
+    details.canary = canary;
+    const plan = steps.map((s, i) => ({
+      step: i + 1,
+      weights: s.setWeight === undefined ? {} : weightsFor(canary, stable.name, s.setWeight),
+      ...(s.bake !== undefined ? { bake: formatDuration(s.bake) } : {}),
+      ...(s.approval ? { approval: true } : {}),
+    }));
+    if (dryRun) {
+      progress.finish('planned', 'planned', progress.msg('dryRun.plan'));
+      return result('planned', `would deploy ${canary} and shift traffic in ${steps.length} steps`, { plan });
+    }
 
-      await arm.prepareMultipleMode({ ...ref, weights: { [stable.name]: 100 } });
+    const rollback = async (
+      reason: string,
+      outcome: CanaryOutcome = 'rolled-back',
+    ): Promise<CanaryResult> => {
+      const done = await arm.restoreStable({ ...ref, stable: stable.name, canary });
+      setWeights({ [stable.name]: 100 });
+      progress.log({ event: 'restored', detail: done.changed.join('; ') || 'already on stable' });
+      const message = progress.msg('canary.rolledBack', { stable: stable.name, reason });
+      progress.finish('rolled-back', outcome, message);
+      return result(outcome, reason);
+    };
 
-      // 2. Deploy: a retry finds the revision this workflow already created.
-      progress.step(2, 'canary.step.deploy', { image: input.image });
-      const deployed = await arm.deployRevision({ ...ref, image: input.image, suffix });
-      progress.log({
-        event: 'deploy',
-        detail: `${canary} ${deployed.created ? 'created' : 'already existed'}`,
-      });
+    await arm.prepareMultipleMode({ ...ref, weights: { [stable.name]: 100 } });
 
-      // 3. Provisioned and healthy, then its own /health.
-      progress.step(3, 'canary.step.ready', { revision: canary });
-      let ready: Awaited<ReturnType<typeof waits.waitRevisionReady>>;
-      try {
-        ready = await waits.waitRevisionReady({ ...ref, revision: canary });
-      } catch (err) {
-        return rollback(`${canary} never became healthy: ${(err as Error).message}`);
+    // 2. Deploy: a retry finds the revision this workflow already created.
+    progress.step(2, 'canary.step.deploy', { image: input.image });
+    const deployed = await arm.deployRevision({ ...ref, image: input.image, suffix });
+    progress.log({
+      event: 'deploy',
+      detail: `${canary} ${deployed.created ? 'created' : 'already existed'}`,
+    });
+
+    // 3. Provisioned and healthy, then its own /health.
+    progress.step(3, 'canary.step.ready', { revision: canary });
+    let ready: Awaited<ReturnType<typeof waits.waitRevisionReady>>;
+    try {
+      ready = await waits.waitRevisionReady({ ...ref, revision: canary });
+    } catch (err) {
+      return rollback(`${canary} never became healthy: ${(err as Error).message}`);
+    }
+    const probe = ready.url ? await probes.probeHealth({ url: ready.url }) : undefined;
+    const health = judgeProbe(probe);
+    progress.log({
+      event: 'probe',
+      step: canary,
+      detail: `${health.verdict}${health.reasons.length ? `: ${health.reasons.join(', ')}` : ''}`,
+    });
+    if (health.verdict === 'unhealthy') return rollback(`${canary} /health: ${health.reasons.join(', ')}`);
+
+    // 4. Steps: set weight, bake with analysis, pause, approval — one loop over data.
+    progress.step(4, 'canary.step.traffic');
+    let weight = 0;
+    for (const [i, step] of steps.entries()) {
+      if (ctl.abort) return rollback(ctl.abort.reason, 'aborted');
+      if (ctl.promote?.full) break;
+      if (step.setWeight !== undefined) {
+        weight = step.setWeight;
+        const weights = weightsFor(canary, stable.name, weight);
+        await arm.setTraffic({ ...ref, weights });
+        setWeights(weights);
+        progress.status.step = { index: 4, total: 5, title: `step ${i + 1}/${steps.length}: ${weight}%` };
       }
-      const probe = ready.url ? await probes.probeHealth({ url: ready.url }) : undefined;
-      const health = judgeProbe(probe);
-      progress.log({
-        event: 'probe',
-        step: canary,
-        detail: `${health.verdict}${health.reasons.length ? `: ${health.reasons.join(', ')}` : ''}`,
-      });
-      if (health.verdict === 'unhealthy') return rollback(`${canary} /health: ${health.reasons.join(', ')}`);
+      const outcome = await runStep(step, i, weight);
+      if (outcome) return rollback(outcome.reason, outcome.kind);
+    }
 
-      // 4. Steps: set weight, bake with analysis, pause, approval — one loop over data.
-      progress.step(4, 'canary.step.traffic');
-      let weight = 0;
-      for (const [i, step] of steps.entries()) {
-        if (ctl.abort) return rollback(ctl.abort.reason, 'aborted');
-        if (ctl.promote?.full) break;
-        if (step.setWeight !== undefined) {
-          weight = step.setWeight;
-          const weights = weightsFor(canary, stable.name, weight);
-          await arm.setTraffic({ ...ref, weights });
-          setWeights(weights);
-          progress.status.step = { index: 4, total: 5, title: `step ${i + 1}/${steps.length}: ${weight}%` };
-        }
-        const outcome = await runStep(step, i, weight);
-        if (outcome) return rollback(outcome.reason, outcome.kind);
-      }
-
-      // 5. Promote: 100% on the canary; the old revision stays restorable for rollbackWindow.
-      progress.step(5, 'canary.step.promote', { revision: canary });
-      if (weight !== 100) {
-        await arm.setTraffic({ ...ref, weights: { [canary]: 100 } });
-        setWeights({ [canary]: 100 });
-      }
-      const until = new Date(Date.now() + input.rollbackWindow).toISOString();
-      progress.finish('completed', 'promoted', progress.msg('canary.promoted', { canary, until }));
-      ctl.rollbackOpen = true;
-      let scaledDown = false;
-      const windowEnd = Date.now() + input.rollbackWindow;
-      if (input.scaleDownDelay < input.rollbackWindow) {
-        if (!(await condition(() => !!ctl.rollback, input.scaleDownDelay))) {
-          await arm.deactivateRevision({ ...ref, revision: stable.name });
-          scaledDown = true;
-          progress.log({
-            event: 'scaled-down',
-            detail: `${stable.name} deactivated (restorable until ${until})`,
-          });
-        }
-      }
-      const remaining = Math.max(0, windowEnd - Date.now());
-      if (ctl.rollback || (await condition(() => !!ctl.rollback, remaining))) {
-        progress.setPhase('running');
-        const why = `${ctl.rollback!.reason} (by ${ctl.rollback!.by}, after promotion)`;
-        const r = await rollback(why);
-        return { ...r, rolledBackAfterPromotion: true };
-      }
-      ctl.rollbackOpen = false;
-      if (!scaledDown) {
+    // 5. Promote: 100% on the canary; the old revision stays restorable for rollbackWindow.
+    progress.step(5, 'canary.step.promote', { revision: canary });
+    if (weight !== 100) {
+      await arm.setTraffic({ ...ref, weights: { [canary]: 100 } });
+      setWeights({ [canary]: 100 });
+    }
+    const until = new Date(Date.now() + input.rollbackWindow).toISOString();
+    progress.finish('completed', 'promoted', progress.msg('canary.promoted', { canary, until }));
+    ctl.rollbackOpen = true;
+    let scaledDown = false;
+    const windowEnd = Date.now() + input.rollbackWindow;
+    if (input.scaleDownDelay < input.rollbackWindow) {
+      if (!(await condition(() => !!ctl.rollback, input.scaleDownDelay))) {
         await arm.deactivateRevision({ ...ref, revision: stable.name });
-        progress.log({ event: 'scaled-down', detail: `${stable.name} deactivated` });
-      }
-      progress.log({ event: 'window-closed', detail: 'rollback window over' });
-      return result('promoted', `${canary} serves 100%`);
-
-      /** One step's bake, pause and gate. Returns why to roll back, or undefined to go on. */
-      async function runStep(
-        step: Step,
-        index: number,
-        at: number,
-      ): Promise<{ kind: CanaryOutcome; reason: string } | undefined> {
-        ctl.promote = ctl.promote?.full ? ctl.promote : undefined;
-        if (step.bake !== undefined) {
-          const r = await bake(step.bake, step.analysis ?? true, at);
-          if (r) return r;
-        }
-        if (step.pause !== undefined) {
-          ctl.paused = true;
-          progress.log({
-            event: 'paused',
-            detail: step.pause === true ? 'until resume' : `for ${formatDuration(step.pause)}`,
-          });
-          const until = () => !ctl.paused || !!ctl.abort || !!ctl.promote;
-          if (step.pause === true) await condition(until);
-          else await condition(until, step.pause);
-          ctl.paused = false;
-          if (ctl.abort) return { kind: 'aborted', reason: ctl.abort.reason };
-        }
-        if (step.approval && !ctl.promote?.full) {
-          const r = await gate(`step-${index + 1}`, at);
-          if (r) return r;
-        }
-        return undefined;
-      }
-
-      /** Bake at the current weight; analysis every interval; pause stops the clock. */
-      async function bake(
-        ms: number,
-        analyse: boolean,
-        at: number,
-      ): Promise<{ kind: CanaryOutcome; reason: string } | undefined> {
-        let left = ms;
-        while (left > 0) {
-          if (ctl.abort) return { kind: 'aborted', reason: ctl.abort.reason };
-          if (ctl.promote) return undefined;
-          if (ctl.paused) {
-            await condition(() => !ctl.paused || !!ctl.abort || !!ctl.promote);
-            continue;
-          }
-          const slice = analyse ? Math.min(left, input.analysis.interval) : left;
-          const started = Date.now();
-          const interrupted = await condition(() => ctl.paused || !!ctl.abort || !!ctl.promote, slice);
-          left -= Date.now() - started;
-          if (interrupted) continue;
-          if (!analyse) continue;
-          const run = await analyseOnce();
-          analysis.push(run);
-          streak.push(run);
-          if (analysis.length > 50) analysis.splice(0, analysis.length - 50);
-          progress.log({
-            event: `analysis-${run.verdict}`,
-            detail: run.checks.map((c) => c.detail).join('; '),
-          });
-          const next = nextAction(input.analysis, streak);
-          if (next.action === 'rollback')
-            return {
-              kind: 'rolled-back',
-              reason: `analysis: ${next.reason}; ${run.checks.map((c) => c.detail).join('; ')}`,
-            };
-          if (next.action === 'hold') {
-            const r = await gate('analysis-hold', at, true);
-            if (r) return r;
-            streak = [];
-          }
-        }
-        return undefined;
-      }
-
-      async function analyseOnce(): Promise<AnalysisRun> {
-        const a = input.analysis;
-        const window = `${Math.max(1, Math.round(a.interval / 1000))}s`;
-        const measure = (revision: string, url: string | undefined): Promise<Sample> =>
-          a.provider === 'prometheus' && a.prometheusUrl
-            ? probes.prometheusWindow({ url: a.prometheusUrl, app: input.app, revision, window })
-            : probes.probeWindow({
-                url: url ?? '',
-                paths: ['/api/v1/conversations', '/api/v1/reviews/due'],
-                requests: a.probeRequests,
-              });
-        const [c, s] = await Promise.all([
-          measure(canary, ready.url),
-          a.compareToStable ? measure(stable.name, stable.url) : Promise.resolve(undefined),
-        ]);
-        return judgeWindow(a, c, s, new Date().toISOString());
-      }
-
-      /** Approval gate (or an analysis hold): wait for a decision or the expiry's safe default. */
-      async function gate(
-        name: string,
-        at: number,
-        hold = false,
-      ): Promise<{ kind: CanaryOutcome; reason: string } | undefined> {
-        ctl.gate = { gate: name, openedAt: Date.now(), approvals: [] };
-        ctl.paused = false;
-        const prompt = progress.msg(hold ? 'canary.hold.prompt' : 'canary.gate.prompt', {
-          canary,
-          weight: at,
+        scaledDown = true;
+        progress.log({
+          event: 'scaled-down',
+          detail: `${stable.name} deactivated (restorable until ${until})`,
         });
-        const expires = hold ? undefined : new Date(Date.now() + input.approvals.expiry).toISOString();
-        progress.status.pendingGate = {
-          gate: name,
-          prompt,
-          since: new Date().toISOString(),
-          ...(expires ? { expiresAt: expires } : {}),
-        };
-        progress.setPhase('waiting');
-        const decided = () => !!ctl.gate?.outcome || !!ctl.abort || !!ctl.promote;
-        let inTime = true;
-        if (hold) await condition(decided);
-        else inTime = await condition(decided, input.approvals.expiry);
-        const g = ctl.gate;
-        ctl.gate = undefined;
-        delete progress.status.pendingGate;
-        progress.setPhase('running');
-        if (ctl.abort) return { kind: 'aborted', reason: ctl.abort.reason };
-        if (g.outcome === 'rejected') return { kind: 'rolled-back', reason: `gate ${name} rejected` };
-        if (g.outcome === 'approved' || ctl.promote) return undefined;
-        if (!inTime) {
-          progress.log({
-            event: 'expired',
-            step: name,
-            detail: `no decision within ${formatDuration(input.approvals.expiry)}; onExpiry=${input.approvals.onExpiry}`,
-          });
-          if (input.approvals.onExpiry === 'rollback')
-            return { kind: 'rolled-back', reason: `gate ${name} expired` };
-          return gate(name, at, true);
-        }
-        return undefined;
       }
-    },
-  );
+    }
+    const remaining = Math.max(0, windowEnd - Date.now());
+    if (ctl.rollback || (await condition(() => !!ctl.rollback, remaining))) {
+      progress.setPhase('running');
+      const why = `${ctl.rollback!.reason} (by ${ctl.rollback!.by}, after promotion)`;
+      const r = await rollback(why);
+      return { ...r, rolledBackAfterPromotion: true };
+    }
+    ctl.rollbackOpen = false;
+    if (!scaledDown) {
+      await arm.deactivateRevision({ ...ref, revision: stable.name });
+      progress.log({ event: 'scaled-down', detail: `${stable.name} deactivated` });
+    }
+    progress.log({ event: 'window-closed', detail: 'rollback window over' });
+    return result('promoted', `${canary} serves 100%`);
+
+    /** One step's bake, pause and gate. Returns why to roll back, or undefined to go on. */
+    async function runStep(
+      step: Step,
+      index: number,
+      at: number,
+    ): Promise<{ kind: CanaryOutcome; reason: string } | undefined> {
+      ctl.promote = ctl.promote?.full ? ctl.promote : undefined;
+      if (step.bake !== undefined) {
+        const r = await bake(step.bake, step.analysis ?? true, at);
+        if (r) return r;
+      }
+      if (step.pause !== undefined) {
+        ctl.paused = true;
+        progress.log({
+          event: 'paused',
+          detail: step.pause === true ? 'until resume' : `for ${formatDuration(step.pause)}`,
+        });
+        const until = () => !ctl.paused || !!ctl.abort || !!ctl.promote;
+        if (step.pause === true) await condition(until);
+        else await condition(until, step.pause);
+        ctl.paused = false;
+        if (ctl.abort) return { kind: 'aborted', reason: ctl.abort.reason };
+      }
+      if (step.approval && !ctl.promote?.full) {
+        const r = await gate(`step-${index + 1}`, at);
+        if (r) return r;
+      }
+      return undefined;
+    }
+
+    /** Bake at the current weight; analysis every interval; pause stops the clock. */
+    async function bake(
+      ms: number,
+      analyse: boolean,
+      at: number,
+    ): Promise<{ kind: CanaryOutcome; reason: string } | undefined> {
+      let left = ms;
+      while (left > 0) {
+        if (ctl.abort) return { kind: 'aborted', reason: ctl.abort.reason };
+        if (ctl.promote) return undefined;
+        if (ctl.paused) {
+          await condition(() => !ctl.paused || !!ctl.abort || !!ctl.promote);
+          continue;
+        }
+        const slice = analyse ? Math.min(left, input.analysis.interval) : left;
+        const started = Date.now();
+        const interrupted = await condition(() => ctl.paused || !!ctl.abort || !!ctl.promote, slice);
+        left -= Date.now() - started;
+        if (interrupted) continue;
+        if (!analyse) continue;
+        const run = await analyseOnce();
+        analysis.push(run);
+        streak.push(run);
+        if (analysis.length > 50) analysis.splice(0, analysis.length - 50);
+        progress.log({
+          event: `analysis-${run.verdict}`,
+          detail: run.checks.map((c) => c.detail).join('; '),
+        });
+        const next = nextAction(input.analysis, streak);
+        if (next.action === 'rollback')
+          return {
+            kind: 'rolled-back',
+            reason: `analysis: ${next.reason}; ${run.checks.map((c) => c.detail).join('; ')}`,
+          };
+        if (next.action === 'hold') {
+          const r = await gate('analysis-hold', at, true);
+          if (r) return r;
+          streak = [];
+        }
+      }
+      return undefined;
+    }
+
+    async function analyseOnce(): Promise<AnalysisRun> {
+      const a = input.analysis;
+      const window = `${Math.max(1, Math.round(a.interval / 1000))}s`;
+      const measure = (revision: string, url: string | undefined): Promise<Sample> =>
+        a.provider === 'prometheus' && a.prometheusUrl
+          ? probes.prometheusWindow({ url: a.prometheusUrl, app: input.app, revision, window })
+          : probes.probeWindow({
+              url: url ?? '',
+              paths: ['/api/v1/conversations', '/api/v1/reviews/due'],
+              requests: a.probeRequests,
+            });
+      const [c, s] = await Promise.all([
+        measure(canary, ready.url),
+        a.compareToStable ? measure(stable.name, stable.url) : Promise.resolve(undefined),
+      ]);
+      return judgeWindow(a, c, s, new Date().toISOString());
+    }
+
+    /** Approval gate (or an analysis hold): wait for a decision or the expiry's safe default. */
+    async function gate(
+      name: string,
+      at: number,
+      hold = false,
+    ): Promise<{ kind: CanaryOutcome; reason: string } | undefined> {
+      ctl.gate = { gate: name, openedAt: Date.now(), approvals: [] };
+      ctl.paused = false;
+      const prompt = progress.msg(hold ? 'canary.hold.prompt' : 'canary.gate.prompt', {
+        canary,
+        weight: at,
+      });
+      const expires = hold ? undefined : new Date(Date.now() + input.approvals.expiry).toISOString();
+      progress.status.pendingGate = {
+        gate: name,
+        prompt,
+        since: new Date().toISOString(),
+        ...(expires ? { expiresAt: expires } : {}),
+      };
+      progress.setPhase('waiting');
+      const decided = () => !!ctl.gate?.outcome || !!ctl.abort || !!ctl.promote;
+      let inTime = true;
+      if (hold) await condition(decided);
+      else inTime = await condition(decided, input.approvals.expiry);
+      const g = ctl.gate;
+      ctl.gate = undefined;
+      delete progress.status.pendingGate;
+      progress.setPhase('running');
+      if (ctl.abort) return { kind: 'aborted', reason: ctl.abort.reason };
+      if (g.outcome === 'rejected') return { kind: 'rolled-back', reason: `gate ${name} rejected` };
+      if (g.outcome === 'approved' || ctl.promote) return undefined;
+      if (!inTime) {
+        progress.log({
+          event: 'expired',
+          step: name,
+          detail: `no decision within ${formatDuration(input.approvals.expiry)}; onExpiry=${input.approvals.onExpiry}`,
+        });
+        if (input.approvals.onExpiry === 'rollback')
+          return { kind: 'rolled-back', reason: `gate ${name} expired` };
+        return gate(name, at, true);
+      }
+      return undefined;
+    }
+  });
 }
 
 function weightsFor(canary: string, stable: string, weight: number): Weights {

@@ -411,6 +411,97 @@ describe('canaryPromotion against the sandbox', () => {
     }
   });
 
+  test('per-app lock: a second canary fails fast (lock=fail) or waits its turn (lock=wait)', async () => {
+    const a = 'canary-lock-a';
+    await runbookCli(
+      [
+        'start',
+        'canaryPromotion',
+        '--id',
+        a,
+        '--input',
+        input('7.0.0', { steps: [{ setWeight: 10, bake: '5m' }, { setWeight: 100 }] }),
+      ],
+      sandbox.env,
+    );
+    await waitFor('A at 10%', async () =>
+      (await status(a)).history.some((h) => h.event === 'traffic') ? true : undefined,
+    );
+    const b = await runbookCli(
+      [
+        'start',
+        'canaryPromotion',
+        '--id',
+        'canary-lock-b',
+        '--input',
+        input('7.1.0', { lock: 'fail' }),
+        '--wait',
+        '--json',
+      ],
+      sandbox.env,
+    );
+    assert.equal(b.code, 1);
+    assert.match(b.stdout, /is locked by canary-lock-a/);
+    const c = 'canary-lock-c';
+    await runbookCli(
+      [
+        'start',
+        'canaryPromotion',
+        '--id',
+        c,
+        '--input',
+        input('7.2.0', { steps: [{ setWeight: 100 }], rollbackWindow: '1s', scaleDownDelay: '1s' }),
+      ],
+      sandbox.env,
+    );
+    await waitFor('C waiting', async () =>
+      (await status(c)).history.some((h) => h.event === 'waiting') ? true : undefined,
+    );
+    assert.ok(!(await status(c)).history.some((h) => h.event === 'snapshot'), 'C has not touched the app');
+    await runbookCli(['signal', a, 'abort', '--input', '{"by":"test","reason":"make room"}'], sandbox.env);
+    const done = await runbookCli(
+      ['start', 'canaryPromotion', '--id', c, '--input', input('7.2.0'), '--wait', '--json'],
+      sandbox.env,
+    );
+    assert.equal(done.code, 0, done.stdout);
+    const client = await connectClient(sandbox.config);
+    try {
+      assert.equal(((await client.workflow.getHandle(a).result()) as CanaryResult).outcome, 'aborted');
+      assert.equal(((await client.workflow.getHandle(c).result()) as CanaryResult).outcome, 'promoted');
+    } finally {
+      await client.connection.close();
+    }
+  });
+
+  test('same image as stable → unchanged, nothing mutated', async () => {
+    const stableImage = await (async () => {
+      const azure = createAzureClients(sandbox.config);
+      const rev = await azure.containerApps.containerAppsRevisions.getRevision(
+        sandbox.endpoints.resourceGroup,
+        app,
+        await stableName(),
+      );
+      return rev.template?.containers?.[0]?.image ?? '';
+    })();
+    const before = await count();
+    const run = await runbookCli(
+      [
+        'start',
+        'canaryPromotion',
+        '--id',
+        'canary-unchanged',
+        '--input',
+        JSON.stringify({ app, image: stableImage }),
+        '--wait',
+        '--json',
+      ],
+      sandbox.env,
+    );
+    assert.equal(run.code, 0, run.stdout);
+    assert.equal(result(run.stdout).result?.outcome, 'unchanged');
+    assert.equal(await count(), before);
+  });
+
   test('bad inputs are rejected with field-level messages and zero mutations (CLI and direct start)', async () => {
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ image: undefined }, /image: expected an image reference/],
