@@ -1,0 +1,88 @@
+// `npx tsx scripts/record-histories.ts`: run each runbook's main paths against a throwaway sandbox
+// and commit their event histories under test/replay/histories/. CI replays them against the
+// current workflow code, so a change that alters command order without patched() fails there.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { temporalCli } from '../src/sandbox/tools';
+import { connectClient } from '../src/starters/client';
+import { runbookCli, testSandbox } from '../test/helpers/sandbox';
+
+const out = path.resolve(__dirname, '../test/replay/histories');
+const image = 'fluentedgeacr.azurecr.io/fluentedge-backend';
+const fast = { analysis: { interval: '2s', minSamples: 10 }, scaleDownDelay: '1s', rollbackWindow: '2s' };
+
+async function main() {
+  const sandbox = await testSandbox();
+  const client = await connectClient(sandbox.config);
+  const runs: [string, string[]][] = [
+    [
+      'healthCheck',
+      ['start', 'healthCheck', '--id', 'replay-health', '--input', '{"app":"fluentedge-backend"}', '--wait'],
+    ],
+    [
+      'canary-promoted',
+      [
+        'start',
+        'canaryPromotion',
+        '--id',
+        'replay-canary-promoted',
+        '--input',
+        JSON.stringify({
+          app: 'fluentedge-backend',
+          image: `${image}:2.0.0`,
+          steps: [{ setWeight: 10, bake: '4s' }, { setWeight: 100 }],
+          ...fast,
+        }),
+        '--wait',
+      ],
+    ],
+    [
+      'canary-rolled-back',
+      [
+        'start',
+        'canaryPromotion',
+        '--id',
+        'replay-canary-faulty',
+        '--input',
+        JSON.stringify({
+          app: 'fluentedge-backend',
+          image: `${image}:2.1.0-faulty`,
+          steps: [{ setWeight: 10, bake: '8s' }, { setWeight: 100 }],
+          ...fast,
+        }),
+        '--wait',
+      ],
+    ],
+  ];
+  try {
+    for (const [name, args] of runs) {
+      const run = await runbookCli(args, sandbox.env);
+      const id = args[args.indexOf('--id') + 1]!;
+      const handle = client.workflow.getHandle(id);
+      await handle.result().catch(() => undefined);
+      // The CLI writes the canonical proto3 JSON that historyFromJSON reads.
+      const json = execFileSync(temporalCli(), [
+        'workflow',
+        'show',
+        '--workflow-id',
+        id,
+        '--address',
+        sandbox.config.temporal.address,
+        '--output',
+        'json',
+      ]).toString();
+      writeFileSync(path.join(out, `${name}.json`), json);
+      console.log(
+        `${name}: exit ${run.code}, ${(JSON.parse(json) as { events: unknown[] }).events.length} events`,
+      );
+    }
+  } finally {
+    await client.connection.close();
+    await sandbox.close();
+  }
+}
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
