@@ -158,50 +158,82 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--input <json|@file>', 'the runbook input (JSON, or @path to a JSON file)')
     .option('--id <workflowId>', 'workflow id (default: derived from the input)')
     .option('--wait', 'follow the run and exit with its outcome')
+    .option('--rerun', 'start again even if a run with this id already finished')
     .option('--json', 'machine-readable output (JSON lines)')
-    .action(async (type: string, opts: { input?: string; id?: string; wait?: boolean; json?: boolean }) => {
-      const entry = runbookEntry(type);
-      if (!entry) {
-        throw new Exit(
-          exitCodes.usage,
-          `unknown runbook "${type}"; known: ${Object.keys(runbooks).join(', ')}`,
-        );
-      }
-      const raw = readInput(opts.input);
-      let input: Record<string, unknown>;
-      try {
-        input = parseInput(entry.schema, raw) as Record<string, unknown>;
-      } catch (err) {
-        if (err instanceof InputError) throw new Exit(exitCodes.usage, err.message);
-        throw err;
-      }
-      const cfg = config();
-      const workflowId = opts.id ?? entry.workflowId(input, new Date());
-      const code = await withClient(cfg, async (client) => {
-        const handle = await client.workflow.start(type, {
-          taskQueue: cfg.temporal.taskQueue,
-          workflowId,
-          args: [raw],
-          // A re-run CI job with the same deterministic id attaches instead of starting twice.
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          staticSummary: entry.summary(input),
-          staticDetails: `Started by \`${io.env.USER ?? 'unknown'}\` via runbook CLI\n\n\`\`\`json\n${JSON.stringify(raw, null, 2)}\n\`\`\``,
-          typedSearchAttributes: [
-            { key: RunbookKind, value: entry.kind },
-            { key: RunbookTarget, value: String(input.app ?? input.sourceServer ?? type) },
-            { key: RunbookEnvironment, value: String(input.environment ?? cfg.environment) },
-          ],
+    .action(
+      async (
+        type: string,
+        opts: { input?: string; id?: string; wait?: boolean; rerun?: boolean; json?: boolean },
+      ) => {
+        const entry = runbookEntry(type);
+        if (!entry) {
+          throw new Exit(
+            exitCodes.usage,
+            `unknown runbook "${type}"; known: ${Object.keys(runbooks).join(', ')}`,
+          );
+        }
+        const raw = readInput(opts.input);
+        let input: Record<string, unknown>;
+        try {
+          input = parseInput(entry.schema, raw) as Record<string, unknown>;
+        } catch (err) {
+          if (err instanceof InputError) throw new Exit(exitCodes.usage, err.message);
+          throw err;
+        }
+        const cfg = config();
+        const workflowId = opts.id ?? entry.workflowId(input, new Date());
+        const code = await withClient(cfg, async (client) => {
+          // Deterministic ids make a re-run CI job meet its earlier run: attach to a running one,
+          // and report (not repeat) a finished one unless --rerun says to start again.
+          const earlier = await client.workflow
+            .getHandle(workflowId)
+            .describe()
+            .catch((err: Error) => {
+              if (err.name === 'WorkflowNotFoundError') return undefined;
+              throw err;
+            });
+          if (earlier && earlier.status.name !== 'RUNNING' && !opts.rerun) {
+            io.out(
+              opts.json
+                ? `${JSON.stringify({ event: 'finished-earlier', workflowId, execution: earlier.status.name })}\n`
+                : `${workflowId} already ran (${earlier.status.name}); its outcome follows (use --rerun to start it again)\n`,
+            );
+            return awaitResult(client.workflow.getHandle(workflowId), type, io, !!opts.json);
+          }
+          if (earlier?.status.name === 'RUNNING') {
+            io.out(
+              opts.json
+                ? `${JSON.stringify({ event: 'attached', workflowId })}\n`
+                : `attached to running ${workflowId}\n`,
+            );
+            if (!opts.wait) return exitCodes.ok;
+            return awaitResult(client.workflow.getHandle(workflowId), type, io, !!opts.json);
+          }
+          const handle = await client.workflow.start(type, {
+            taskQueue: cfg.temporal.taskQueue,
+            workflowId,
+            args: [raw],
+            // A re-run CI job with the same deterministic id attaches instead of starting twice.
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            staticSummary: entry.summary(input),
+            staticDetails: `Started by \`${io.env.USER ?? 'unknown'}\` via runbook CLI\n\n\`\`\`json\n${JSON.stringify(raw, null, 2)}\n\`\`\``,
+            typedSearchAttributes: [
+              { key: RunbookKind, value: entry.kind },
+              { key: RunbookTarget, value: String(input.app ?? input.sourceServer ?? type) },
+              { key: RunbookEnvironment, value: String(input.environment ?? cfg.environment) },
+            ],
+          });
+          io.out(
+            opts.json
+              ? `${JSON.stringify({ event: 'started', workflowId: handle.workflowId, runId: handle.firstExecutionRunId })}\n`
+              : `started ${type} ${handle.workflowId}\n`,
+          );
+          if (!opts.wait) return exitCodes.ok;
+          return awaitResult(client.workflow.getHandle(handle.workflowId), type, io, !!opts.json);
         });
-        io.out(
-          opts.json
-            ? `${JSON.stringify({ event: 'started', workflowId: handle.workflowId, runId: handle.firstExecutionRunId })}\n`
-            : `started ${type} ${handle.workflowId}\n`,
-        );
-        if (!opts.wait) return exitCodes.ok;
-        return awaitResult(client.workflow.getHandle(handle.workflowId), type, io, !!opts.json);
-      });
-      setExit(code);
-    });
+        setExit(code);
+      },
+    );
 
   program
     .command('status')
@@ -289,7 +321,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   program
     .command('list')
     .description('list runbooks')
-    .addOption(new Option('--kind <kind>', 'only this runbook kind').choices(Object.keys(runbooks)))
+    .addOption(
+      new Option('--kind <kind>', 'only this runbook kind (or workflow type)').choices([
+        ...new Set([...Object.values(runbooks).map((r) => r.kind), ...Object.keys(runbooks)]),
+      ]),
+    )
     .option('--running', 'only running ones')
     .option('--limit <n>', 'at most n', '20')
     .option('--json', 'machine-readable output')
@@ -298,7 +334,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       if (!Number.isInteger(limit) || limit < 1)
         throw new Exit(exitCodes.usage, '--limit: expected a positive integer');
       const clauses = [
-        ...(opts.kind ? [`RunbookKind = '${opts.kind}'`] : []),
+        ...(opts.kind ? [`RunbookKind = '${runbookEntry(opts.kind)?.kind ?? opts.kind}'`] : []),
         ...(opts.running ? [`ExecutionStatus = 'Running'`] : []),
       ];
       const code = await withClient(config(), async (client) => {

@@ -500,6 +500,12 @@ describe('canaryPromotion against the sandbox', () => {
     assert.equal(run.code, 0, run.stdout);
     assert.equal(result(run.stdout).result?.outcome, 'unchanged');
     assert.equal(await count(), before);
+    for (const kind of ['canary', 'canaryPromotion']) {
+      const list = await runbookCli(['list', '--kind', kind, '--json', '--limit', '100'], sandbox.env);
+      const rows = JSON.parse(list.stdout) as { workflowId: string; outcome: string }[];
+      assert.equal(rows.find((r) => r.workflowId === 'canary-unchanged')?.outcome, 'unchanged');
+      assert.ok(!rows.some((r) => r.workflowId.startsWith('lock-')), 'lock workflows are not canaries');
+    }
   });
 
   test('bad inputs are rejected with field-level messages and zero mutations (CLI and direct start)', async () => {

@@ -126,6 +126,15 @@ describe('healthCheck through the CLI against the sandbox', () => {
     assert.equal(s.status.phase, 'completed');
     assert.equal(s.status.outcome, 'healthy');
 
+    // Same id again: the finished run is reported, not repeated; --rerun starts it anew.
+    const again = await runbookCli(
+      ['start', 'healthCheck', '--input', JSON.stringify({ app }), '--id', 'hc-e2e-healthy', '--wait'],
+      sandbox.env,
+    );
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /hc-e2e-healthy already ran \(COMPLETED\)/);
+    assert.match(again.stdout, /HEALTHY/);
+
     const list = await runbookCli(['list', '--kind', 'healthCheck', '--json'], sandbox.env);
     assert.equal(list.code, 0, list.stderr);
     const ids = (JSON.parse(list.stdout) as { workflowId: string }[]).map((r) => r.workflowId).sort();
