@@ -40,6 +40,7 @@ export const envSchema = z
     ARM_CA_FILE: z.string().min(1).optional(),
     APP_URL_SCHEME: z.enum(['http', 'https'], { message: 'http or https' }).optional(),
     NOTIFY_WEBHOOK_URL: anyUrl.optional(),
+    PROMETHEUS_URL: anyUrl.optional(),
     SANDBOX_ADMIN_URL: httpsUrl.optional(),
     LOG_LEVEL: z
       .enum(['debug', 'info', 'warn', 'error'], { message: 'debug, info, warn or error' })
@@ -63,6 +64,7 @@ export interface Config {
   azure: { subscriptionId: string; resourceGroup: string; endpoint: string; caPem?: string };
   appUrlScheme: 'http' | 'https';
   notifyWebhookUrl?: string;
+  prometheusUrl?: string;
   sandboxAdminUrl?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -147,6 +149,9 @@ export function loadConfig(
     },
     appUrlScheme: e.APP_URL_SCHEME ?? (sandboxed ? 'http' : 'https'),
     ...(e.NOTIFY_WEBHOOK_URL ? { notifyWebhookUrl: e.NOTIFY_WEBHOOK_URL } : {}),
+    ...((e.PROMETHEUS_URL ?? sandbox?.prometheusUrl)
+      ? { prometheusUrl: e.PROMETHEUS_URL ?? (sandbox?.prometheusUrl as string) }
+      : {}),
     ...((e.SANDBOX_ADMIN_URL ?? sandbox?.adminUrl)
       ? { sandboxAdminUrl: e.SANDBOX_ADMIN_URL ?? sandbox?.adminUrl }
       : {}),

@@ -11,6 +11,7 @@ export function createSettingsActivities(config: Config) {
         environment: config.environment,
         resourceGroup: config.azure.resourceGroup,
         target: config.target,
+        ...(config.prometheusUrl ? { prometheusUrl: config.prometheusUrl } : {}),
       };
     },
   };

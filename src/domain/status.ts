@@ -40,4 +40,6 @@ export interface RunbookSettings {
   environment: 'production' | 'staging' | 'dev' | 'sandbox';
   resourceGroup: string;
   target: 'azure' | 'sandbox';
+  /** Default Prometheus for canary analysis (PROMETHEUS_URL). */
+  prometheusUrl?: string;
 }

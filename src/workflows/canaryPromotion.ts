@@ -3,6 +3,7 @@ import {
   condition,
   defineSignal,
   defineUpdate,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -78,6 +79,14 @@ export async function canaryPromotion(raw: CanaryInput): Promise<CanaryResult> {
   const ref = { resourceGroup, app: input.app };
   const steps = stepsOf(input);
   const dryRun = input.dryRun ?? false;
+  // The input's Prometheus wins; else the worker's (the sandbox configures its own).
+  const prometheusUrl = input.analysis.prometheusUrl ?? settings.prometheusUrl;
+  if (input.analysis.provider === 'prometheus' && !prometheusUrl) {
+    throw ApplicationFailure.nonRetryable(
+      'invalid input: analysis.prometheusUrl: required for provider prometheus (the worker has no PROMETHEUS_URL)',
+      'InvalidInput',
+    );
+  }
   const progress = new Progress(settings.lang, {
     kind: 'canary',
     target: input.app,
@@ -367,8 +376,13 @@ export async function canaryPromotion(raw: CanaryInput): Promise<CanaryResult> {
     ctl.rollbackOpen = true;
     let scaledDown = false;
     const windowEnd = Date.now() + input.rollbackWindow;
+    // A zero wait needs no timer (a timer costs a round trip); older histories had one.
+    const wait = (ms: number): Promise<boolean> =>
+      ms > 0 || !patched('no-zero-timers')
+        ? condition(() => !!ctl.rollback, ms)
+        : Promise.resolve(!!ctl.rollback);
     if (input.scaleDownDelay < input.rollbackWindow) {
-      if (!(await condition(() => !!ctl.rollback, input.scaleDownDelay))) {
+      if (!(await wait(input.scaleDownDelay))) {
         await arm.deactivateRevision({ ...ref, revision: stable.name });
         scaledDown = true;
         progress.log({
@@ -378,7 +392,7 @@ export async function canaryPromotion(raw: CanaryInput): Promise<CanaryResult> {
       }
     }
     const remaining = Math.max(0, windowEnd - Date.now());
-    if (ctl.rollback || (await condition(() => !!ctl.rollback, remaining))) {
+    if (ctl.rollback || (await wait(remaining))) {
       progress.setPhase('running');
       const why = `${ctl.rollback!.reason} (by ${ctl.rollback!.by}, after promotion)`;
       const r = await rollback(why);
@@ -469,8 +483,8 @@ export async function canaryPromotion(raw: CanaryInput): Promise<CanaryResult> {
       const a = input.analysis;
       const window = `${Math.max(1, Math.round(a.interval / 1000))}s`;
       const measure = (revision: string, url: string | undefined): Promise<Sample> =>
-        a.provider === 'prometheus' && a.prometheusUrl
-          ? probes.prometheusWindow({ url: a.prometheusUrl, app: input.app, revision, window })
+        a.provider === 'prometheus'
+          ? probes.prometheusWindow({ url: prometheusUrl!, app: input.app, revision, window })
           : probes.probeWindow({
               url: url ?? '',
               paths: ['/api/v1/conversations', '/api/v1/reviews/due'],

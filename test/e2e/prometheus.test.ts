@@ -56,11 +56,12 @@ async function ingressCounts(url: string, revision: string): Promise<{ requests:
 }
 
 /**
- * `increase()` extrapolates to the window's edges, so a PromQL count is close to, not exactly,
- * the counter's value: within 10% (or 5 requests for small numbers).
+ * `increase()` extrapolates from the first and last samples towards the window's edges (up to
+ * about 1.5 scrape intervals over a ~16 s series here) and misses what came before the first
+ * scrape, so a PromQL count is close to, not exactly, the counter's value: within 15% (or 5).
  */
 function assertClose(measured: number, actual: number, what: string): void {
-  const tolerance = Math.max(5, actual * 0.1);
+  const tolerance = Math.max(5, actual * 0.15);
   assert.ok(
     Math.abs(measured - actual) <= tolerance,
     `${what}: Prometheus says ${measured}, the ingress counted ${actual} (tolerance ±${tolerance.toFixed(1)})`,
@@ -116,8 +117,8 @@ describe('prometheus analysis provider with the real Prometheus', { skip }, () =
       await sleep(12_000);
       await load.stop();
       load = undefined;
-      // Two more scrapes, so Prometheus holds the counters' final values.
-      await sleep(2_500);
+      // A few more scrapes, so Prometheus holds the counters' final values.
+      await sleep(4_000);
 
       const { prometheusWindow } = createPrometheusActivities();
       const measured: Record<string, Sample> = {};
