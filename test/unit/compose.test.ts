@@ -59,3 +59,16 @@ test("the worker's environment is valid for the config schema", () => {
   const temporalHost = config.temporal.address.split(':')[0]!;
   assert.ok(compose.services[temporalHost], `TEMPORAL_ADDRESS points at service ${temporalHost}`);
 });
+
+test("Temporal's dynamic config is mounted from a file that exists and enables eager activities", () => {
+  const temporal = compose.services.temporal as { volumes?: string[]; environment?: Record<string, string> };
+  const mount = (temporal.volumes ?? []).find((v) => v.includes('dynamicconfig'));
+  assert.ok(mount, 'dynamic config volume');
+  const [host, container] = mount.split(':');
+  const text = readFileSync(path.join(root, host!), 'utf8');
+  assert.match(text, /system\.enableActivityEagerExecution:\s*\n\s*- value: true/);
+  assert.ok(
+    container!.endsWith(temporal.environment?.DYNAMIC_CONFIG_FILE_PATH ?? '?'),
+    'DYNAMIC_CONFIG_FILE_PATH points at the mount',
+  );
+});
