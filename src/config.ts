@@ -41,6 +41,10 @@ export const envSchema = z
     APP_URL_SCHEME: z.enum(['http', 'https'], { message: 'http or https' }).optional(),
     NOTIFY_WEBHOOK_URL: anyUrl.optional(),
     PROMETHEUS_URL: anyUrl.optional(),
+    // Flexible-server admin passwords for restore verification (src/activities/secretSource.ts);
+    // PG_ADMIN_PASSWORD_<SERVER> variables are read there by name.
+    PG_ADMIN_PASSWORD: z.string().min(1).optional(),
+    PG_ADMIN_KEY_VAULT_URL: httpsUrl.optional(),
     SANDBOX_ADMIN_URL: httpsUrl.optional(),
     LOG_LEVEL: z
       .enum(['debug', 'info', 'warn', 'error'], { message: 'debug, info, warn or error' })

@@ -74,9 +74,12 @@ export interface ServerRuntimeState {
 export interface BaseBackup {
   /** Stable name, e.g. `backup_20261203T191401Z`. */
   name: string;
-  /** ISO time the backup finished (pg_backup_stop). */
+  /**
+   * ISO time the backup finished (pg_backup_stop): the earliest instant this backup can restore
+   * to, because recovery cannot stop before the backup's end is replayed.
+   */
   completedTime: string;
-  /** ISO time of pg_backup_start: the earliest instant this backup can restore to. */
+  /** ISO time of pg_backup_start (the WAL replay of a restore from this backup begins there). */
   startTime: string;
   sizeBytes: number;
 }
@@ -90,6 +93,15 @@ export interface ServersBackend {
   restart(name: string): Promise<ServerRuntimeState>;
   state(name: string): ServerRuntimeState | undefined;
   backups(name: string): Promise<BaseBackup[]>;
+  /**
+   * New server `name` recovered from `sourceName`'s newest base backup that finished by
+   * `pointInTimeUtc` plus its WAL archive, promoted and Ready on its own port. Retry-safe: the
+   * same (name, source, time) again returns the existing server; another request for a taken
+   * name fails with a Conflict.
+   */
+  restore(name: string, sourceName: string, pointInTimeUtc: Date): Promise<ServerRuntimeState>;
+  /** An on-demand online base backup of a running server. */
+  backup(name: string): Promise<BaseBackup>;
   /** Remove the cluster and its files. Idempotent. */
   delete(name: string): Promise<void>;
   close(): Promise<void>;

@@ -373,6 +373,14 @@ export async function canaryPromotion(raw: CanaryInput): Promise<CanaryResult> {
     }
     const until = new Date(Date.now() + input.rollbackWindow).toISOString();
     progress.finish('completed', 'promoted', progress.msg('canary.promoted', { canary, until }));
+    // The known-good spec is what fullOutageRecovery redeploys from if the app is ever lost.
+    if (patched('record-known-good-spec')) {
+      const spec = await arm.recordKnownGoodSpec(ref);
+      progress.log({
+        event: 'recorded',
+        detail: `known-good spec of ${input.app} (${spec.image ?? 'image?'})`,
+      });
+    }
     ctl.rollbackOpen = true;
     let scaledDown = false;
     const windowEnd = Date.now() + input.rollbackWindow;

@@ -127,6 +127,20 @@ describe('canaryPromotion against the sandbox', () => {
       (await serving()).map((r) => [r.name, r.weight]),
       [[canary, 100]],
     );
+    // The promoted spec is recorded for fullOutageRecovery, without secret values.
+    const client = await connectClient(sandbox.config);
+    try {
+      const spec = await client.workflow
+        .getHandle('spec-registry')
+        .query<{ image?: string; spec: unknown } | null, [string]>(
+          'get',
+          `${sandbox.endpoints.resourceGroup}/${app}`,
+        );
+      assert.equal(spec?.image, `${registry}:2.0.0`);
+      assert.doesNotMatch(JSON.stringify(spec), /postgres:\/\//);
+    } finally {
+      await client.connection.close();
+    }
   });
 
   test('faulty image (20% 5xx) → rolled back automatically, 100% stable, exit 1', async () => {

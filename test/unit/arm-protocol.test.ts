@@ -41,6 +41,10 @@ const servers: ServersBackend = {
   restart: async () => ({ state: 'Ready', host: '127.0.0.1', port: 3 }),
   state: () => undefined,
   backups: async () => [],
+  restore: async () => ({ state: 'Ready', host: '127.0.0.1', port: 4 }),
+  backup: async () => {
+    throw new Error('no backups in this fake');
+  },
   delete: async () => undefined,
   close: async () => undefined,
 };

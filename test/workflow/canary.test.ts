@@ -83,6 +83,16 @@ function fakeEstate(env: () => TestWorkflowEnvironment) {
       });
     },
     workflowOpen: async () => true,
+    recordKnownGoodSpec: async (i) => {
+      await record('recordKnownGoodSpec', i);
+      return {
+        resourceGroup: i.resourceGroup,
+        app: i.app,
+        recordedAt: new Date().toISOString(),
+        image,
+        spec: {},
+      } as never;
+    },
   };
   return { calls, activities, weights: () => weights };
 }

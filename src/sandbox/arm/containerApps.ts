@@ -14,6 +14,7 @@ const OP_ERROR = 'ContainerAppOperationError';
 const READ_ONLY = [
   'provisioningState',
   'runningState',
+  'runningStatus',
   'latestRevisionName',
   'latestReadyRevisionName',
   'latestRevisionFqdn',
@@ -57,6 +58,10 @@ export async function containerApps(
   if (lower[1] === 'listsecrets' && rest.length === 2) {
     if (ctx.method !== 'POST') throw methodNotAllowed(ctx.method);
     return { status: 200, body: { value: app.secrets.map((s) => ({ ...s })) } };
+  }
+  if ((lower[1] === 'start' || lower[1] === 'stop') && rest.length === 2) {
+    if (ctx.method !== 'POST') throw methodNotAllowed(ctx.method);
+    return startStop(ctx, app, lower[1]);
   }
   if (lower[1] !== 'revisions' || rest.length > 4) throw noRoute(`${id}/${rest.slice(1).join('/')}`);
   if (revName === undefined) {
@@ -265,6 +270,12 @@ export async function removeApp(env: Env, doc: AppDoc): Promise<void> {
  * revision that is not up yet or has just been stopped.
  */
 export async function sync(env: Env, doc: AppDoc): Promise<void> {
+  // A stopped app keeps every revision down through updates, until POST .../start.
+  if (doc.stopped) {
+    for (const rev of doc.revisions) await env.apps.stopRevision(rev.name);
+    env.store.save();
+    return;
+  }
   let failure: { rev: RevisionDoc; message: string } | undefined;
   for (const rev of doc.revisions.filter((r) => r.active)) {
     try {
@@ -610,6 +621,8 @@ function renderSync(doc: AppDoc, ingressPort?: number, env?: Env): Json {
       ...doc.properties,
       provisioningState: doc.provisioningState,
       runningState: doc.provisioningState === 'InProgress' ? 'Progressing' : running ? 'Running' : 'Stopped',
+      // What the Microsoft.App API (and so the SDK's ContainerApp.runningStatus) calls it.
+      runningStatus: doc.provisioningState === 'InProgress' ? 'Progressing' : running ? 'Running' : 'Stopped',
       latestRevisionName: latest?.name ?? '',
       latestReadyRevisionName: ready?.name ?? '',
       latestRevisionFqdn: latest && env ? hostPort(env.apps.revisionState(latest.name).port) : '',
@@ -648,4 +661,40 @@ function renderRevision(env: Env, app: AppDoc, rev: RevisionDoc): Json {
       runningState: rev.active ? state.runningState : 'Stopped',
     },
   };
+}
+
+// ---- POST .../start and .../stop (Microsoft.App containerApps start/stop) ------------------------
+// Stop takes every revision down (they keep their active flag and traffic) and keeps them down
+// through later updates; start brings the active ones back. Both are long-running operations that
+// end with the app, like Azure's.
+
+function startStop(ctx: Ctx, doc: AppDoc, action: 'start' | 'stop'): Reply {
+  const { env } = ctx;
+  if (doc.provisioningState === 'Deleting') {
+    throw conflict('ContainerAppOperationInProgress', `Container app '${doc.name}' is being deleted.`);
+  }
+  const failing = ctx.lroFault();
+  const op = env.ops.start({
+    namespace: NS,
+    location: doc.location,
+    resourceId: doc.id,
+    method: 'POST',
+    returns: 'resource',
+    queueKey: key(doc.id),
+    errorCode: OP_ERROR,
+    work: async () => {
+      if (failing) {
+        throw new ArmError(
+          500,
+          OP_ERROR,
+          `Failed to ${action} container app '${doc.name}'. Error details: injected fault.`,
+        );
+      }
+      if (action === 'stop') doc.stopped = true;
+      else delete doc.stopped;
+      env.store.save();
+      await sync(env, doc);
+    },
+  });
+  return { status: 202, headers: env.ops.headers(op, true) };
 }

@@ -77,7 +77,13 @@ function found(doc: ServerDoc | undefined, name: string, rg: string): ServerDoc 
   return doc;
 }
 
-function put(ctx: Ctx, id: string, rg: string, name: string, existing: ServerDoc | undefined): Reply {
+async function put(
+  ctx: Ctx,
+  id: string,
+  rg: string,
+  name: string,
+  existing: ServerDoc | undefined,
+): Promise<Reply> {
   const body = asObject(ctx.body);
   const props = asObject(body['properties']);
   const mode = typeof props['createMode'] === 'string' ? props['createMode'].toLowerCase() : 'default';
@@ -88,17 +94,12 @@ function put(ctx: Ctx, id: string, rg: string, name: string, existing: ServerDoc
     case 'update':
       if (!existing) throw notFound(TYPE, name, rg);
       return update(ctx, existing, body, 'PUT');
-    // Point-in-time restore (its own issue) lands here: a new server restored from
-    // `properties.sourceServerResourceId` at `properties.pointInTimeUTC` through ServersBackend.
     case 'pointintimerestore':
-      throw badRequest(
-        'UnsupportedCreateMode',
-        "createMode 'PointInTimeRestore' is not available in the sandbox emulator yet; only 'Create'/'Default' and 'Update' are.",
-      );
+      return pointInTimeRestore(ctx, id, rg, name, existing, body);
     default:
       throw badRequest(
         'UnsupportedCreateMode',
-        `createMode '${String(props['createMode'])}' is not supported by the sandbox emulator; use 'Create', 'Default' or 'Update'.`,
+        `createMode '${String(props['createMode'])}' is not supported by the sandbox emulator; use 'Create', 'Default', 'Update' or 'PointInTimeRestore'.`,
       );
   }
 }
@@ -322,7 +323,8 @@ export async function renderServer(env: Env, doc: ServerDoc): Promise<Json> {
   let earliest: string | undefined;
   if (doc.transient !== 'Provisioning') {
     const backups = await env.servers.backups(doc.name).catch(() => [] as BaseBackup[]);
-    earliest = backups.map((b) => b.startTime).sort()[0];
+    // Recovery cannot stop before a backup's end: the window opens at the oldest completion.
+    earliest = backups.map((b) => b.completedTime).sort()[0];
   }
   const props = clone(doc.properties);
   return {
@@ -353,4 +355,141 @@ function renderBackup(doc: ServerDoc, b: BaseBackup) {
     type: `${TYPE}/backups`,
     properties: { backupType: 'Full', completedTime: b.completedTime, source: 'Automatic' },
   };
+}
+
+// ---- createMode PointInTimeRestore ------------------------------------------------------------
+// A new server restored from `properties.sourceServerResourceId` at `properties.pointInTimeUTC`:
+// the source's newest base backup that finished by then plus its WAL archive, recovered and
+// promoted by the ServersBackend, as a long-running operation. What Azure refuses up front is
+// refused here before anything starts: an unknown source (404), a time outside
+// [earliestRestoreDate, now] (400), a name already taken by another server (409). The same
+// request again (same source and time) finds its server and succeeds, so a client retry after a
+// crash never makes a second one.
+
+const SOURCE_ID =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/([^/]+)$/i;
+
+async function pointInTimeRestore(
+  ctx: Ctx,
+  id: string,
+  rg: string,
+  name: string,
+  existing: ServerDoc | undefined,
+  body: Json,
+): Promise<Reply> {
+  const { env } = ctx;
+  const props = asObject(body['properties']);
+  const sourceId = props['sourceServerResourceId'];
+  if (typeof sourceId !== 'string' || sourceId === '') {
+    throw badRequest(
+      'InvalidParameterValue',
+      "sourceServerResourceId is required when createMode is 'PointInTimeRestore'.",
+    );
+  }
+  const m = SOURCE_ID.exec(sourceId);
+  if (!m || m[1]!.toLowerCase() !== env.subscriptionId.toLowerCase()) {
+    throw badRequest(
+      'InvalidParameterValue',
+      `sourceServerResourceId '${sourceId}' is not a flexible server of subscription '${env.subscriptionId}'.`,
+    );
+  }
+  const source = env.store.state.servers[key(sourceId)];
+  if (!source || source.transient === 'Dropping' || source.transient === 'Provisioning') {
+    throw notFound(TYPE, m[3]!, m[2]!);
+  }
+  const rawTime = props['pointInTimeUTC'];
+  const at = typeof rawTime === 'string' ? new Date(rawTime) : new Date(Number.NaN);
+  if (Number.isNaN(at.getTime())) {
+    throw badRequest(
+      'InvalidParameterValue',
+      "pointInTimeUTC is required (ISO 8601) when createMode is 'PointInTimeRestore'.",
+    );
+  }
+  const pointInTimeUTC = at.toISOString();
+  if (existing) {
+    const r = existing.restoredFrom;
+    if (
+      r &&
+      key(r.sourceServerResourceId) === key(source.id) &&
+      r.pointInTimeUTC === pointInTimeUTC &&
+      existing.transient !== 'Dropping'
+    ) {
+      // The same restore asked again: queued behind the one still running, or a no-op once Ready.
+      const op = start(env, existing, 'PUT', 'resource', async () => {
+        const rt = await env.servers.restore(existing.name, r.sourceName, at);
+        existing.port = rt.port;
+        existing.state = rt.state === 'Stopped' ? 'Stopped' : 'Ready';
+      });
+      return { status: 200, headers: env.ops.headers(op, true) };
+    }
+    throw conflict(
+      'ServerAlreadyExists',
+      `Server '${name}' already exists${r ? ` (restored from '${r.sourceName}' at ${r.pointInTimeUTC})` : ''}; a restore needs a new server name.`,
+    );
+  }
+  if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(name)) {
+    throw badRequest(
+      'InvalidServerName',
+      `Server name '${name}' is invalid: use 3-63 lower case letters, digits and '-', not starting or ending with '-'.`,
+    );
+  }
+  const backups = await env.servers.backups(source.name);
+  const earliest = backups.map((b) => b.completedTime).sort()[0];
+  if (at.getTime() > Date.now() || !earliest || at.getTime() < Date.parse(earliest)) {
+    throw badRequest(
+      'InvalidParameterValue',
+      `pointInTimeUTC ${pointInTimeUTC} is outside the restore window of '${source.name}': ` +
+        (earliest
+          ? `between ${new Date(earliest).toISOString()} and now`
+          : 'it has no completed backup yet') +
+        '.',
+    );
+  }
+  const location =
+    typeof body['location'] === 'string' && body['location'] !== '' ? body['location'] : source.location;
+  const own = clone(props);
+  for (const f of [
+    'createMode',
+    'sourceServerResourceId',
+    'pointInTimeUTC',
+    'administratorLoginPassword',
+    ...READ_ONLY,
+  ])
+    delete own[f];
+  const doc: ServerDoc = {
+    id,
+    name,
+    resourceGroup: rg,
+    location,
+    tags: (body['tags'] as Record<string, string> | undefined) ?? {},
+    sku: isObject(body['sku']) ? body['sku'] : clone(source.sku),
+    // A restore is a copy: version, admin login, storage and backup settings come from the source.
+    properties: asObject(mergePatch(clone(source.properties), own)),
+    administratorLoginPassword: source.administratorLoginPassword,
+    state: 'Provisioning',
+    transient: 'Provisioning',
+    createdTime: new Date().toISOString(),
+    restoredFrom: { sourceServerResourceId: source.id, sourceName: source.name, pointInTimeUTC },
+  };
+  env.store.state.servers[key(id)] = doc;
+  const failing = ctx.lroFault();
+  const op = start(env, doc, 'PUT', 'resource', async () => {
+    try {
+      if (failing)
+        throw new ArmError(
+          500,
+          OP_ERROR,
+          `Restore of server '${name}' failed. Error details: injected fault.`,
+        );
+      const rt = await env.servers.restore(name, source.name, at);
+      doc.port = rt.port;
+      doc.state = rt.state === 'Stopped' ? 'Stopped' : 'Ready';
+    } catch (e) {
+      // A failed restore leaves nothing behind; the same request may be sent again.
+      delete env.store.state.servers[key(doc.id)];
+      await env.servers.delete(name).catch(() => undefined);
+      throw e;
+    }
+  });
+  return { status: 202, headers: env.ops.headers(op, true) };
 }

@@ -286,7 +286,16 @@ async function reconcile(env: Env): Promise<void> {
           doc.transient === 'Stopping' || (!doc.transient && doc.state === 'Stopped') ? 'Stopped' : 'Ready';
         const known = env.servers.state(doc.name);
         if (target === 'Ready') {
-          const rt = known ? await env.servers.start(doc.name) : await env.servers.create(serverSpec(doc));
+          // A restore cut off mid-way is redone as a restore, never as an empty new server.
+          const rt = known
+            ? await env.servers.start(doc.name)
+            : doc.restoredFrom
+              ? await env.servers.restore(
+                  doc.name,
+                  doc.restoredFrom.sourceName,
+                  new Date(doc.restoredFrom.pointInTimeUTC),
+                )
+              : await env.servers.create(serverSpec(doc));
           doc.port = rt.port;
           doc.state = 'Ready';
         } else {

@@ -49,6 +49,8 @@ export interface AppDoc {
   properties: Json;
   secrets: SecretDoc[];
   revisions: RevisionDoc[];
+  /** Set by POST .../stop, cleared by POST .../start: every revision stays down until started. */
+  stopped?: boolean;
 }
 
 export interface ServerDoc {
@@ -66,6 +68,8 @@ export interface ServerDoc {
   state: 'Ready' | 'Stopped' | 'Provisioning' | 'Disabled';
   transient?: 'Starting' | 'Stopping' | 'Restarting' | 'Updating' | 'Dropping' | 'Provisioning';
   createdTime: string;
+  /** Set for a server created with createMode PointInTimeRestore: what it was restored from. */
+  restoredFrom?: { sourceServerResourceId: string; sourceName: string; pointInTimeUTC: string };
 }
 
 export interface OperationDoc {
