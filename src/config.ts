@@ -46,6 +46,12 @@ export const envSchema = z
     PG_ADMIN_PASSWORD: z.string().min(1).optional(),
     PG_ADMIN_KEY_VAULT_URL: httpsUrl.optional(),
     SANDBOX_ADMIN_URL: httpsUrl.optional(),
+    ARM_POLL_MS: z.coerce
+      .number({ message: 'milliseconds, 10-60000' })
+      .int({ message: 'milliseconds, 10-60000' })
+      .min(10, { message: 'milliseconds, 10-60000' })
+      .max(60_000, { message: 'milliseconds, 10-60000' })
+      .optional(),
     LOG_LEVEL: z
       .enum(['debug', 'info', 'warn', 'error'], { message: 'debug, info, warn or error' })
       .default('info'),
@@ -70,6 +76,8 @@ export interface Config {
   notifyWebhookUrl?: string;
   prometheusUrl?: string;
   sandboxAdminUrl?: string;
+  /** How often long waits on flexible servers (restore, start, delete) poll ARM. */
+  armPollMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -159,6 +167,9 @@ export function loadConfig(
     ...((e.SANDBOX_ADMIN_URL ?? sandbox?.adminUrl)
       ? { sandboxAdminUrl: e.SANDBOX_ADMIN_URL ?? sandbox?.adminUrl }
       : {}),
+    // Azure restores take minutes and ARM throttles reads per subscription: poll every 5 s
+    // there; the emulator restores in seconds, where 100 ms keeps RTO honest.
+    armPollMs: e.ARM_POLL_MS ?? (sandboxed ? 100 : 5_000),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -33,7 +33,7 @@ export function createActivities({ config, azure, temporal, secrets }: ActivityD
       taskQueue: config.temporal.taskQueue,
       containerApps: azure.containerApps,
     }),
-    ...createPostgresActivities({ client: azure.postgres }),
+    ...createPostgresActivities({ client: azure.postgres, pollMs: config.armPollMs }),
     ...createDatabaseActivities({ postgres: azure.postgres, secrets: secretSource, ssl }),
     ...createRecoveryActivities({
       containerApps: azure.containerApps,

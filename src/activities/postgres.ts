@@ -167,7 +167,7 @@ export function createPostgresActivities({ client, pollMs = 100 }: PostgresDeps)
         }),
       );
       // Polled here rather than pollUntilDone: we heartbeat, and the pace is ours, not Retry-After's.
-      await arm(`restore into ${input.target}`, async () => {
+      const done = await arm(`restore into ${input.target}`, async () => {
         while (!poller.isDone()) {
           if (Date.now() - started > timeoutMs) {
             throw ApplicationFailure.nonRetryable(
@@ -181,7 +181,9 @@ export function createPostgresActivities({ client, pollMs = 100 }: PostgresDeps)
         }
         return poller.getResult();
       });
-      const server = await waitState(ref, 'Ready', timeoutMs, heartbeat);
+      // The operation's final GET usually says Ready already; poll only if it does not.
+      const server =
+        done?.state === 'Ready' ? view(done) : await waitState(ref, 'Ready', timeoutMs, heartbeat);
       return { server, created: true, durationMs: Date.now() - started };
     },
 

@@ -129,6 +129,48 @@ describe('pointInTimeRestore against the sandbox', () => {
     assert.equal(await mutations(), before, 'no mutation at all');
   });
 
+  test('a second restore of the same server fails fast (lock=fail) or waits its turn (lock=wait), mutating nothing meanwhile', async () => {
+    const holder = 'restore-lock-holder';
+    await start(holder, {
+      sourceServer: source,
+      restoreTo: 'latest',
+      apps: [{ app, databaseUrl: { secretRef: 'database-url' } }],
+      initiator: 'bob',
+      approvals: { allow: ['alice'] },
+    });
+    await waitFor('holder at its cutover gate', async () =>
+      (await status(holder))?.pendingGate?.gate === 'cutover' ? true : undefined,
+    );
+    const before = await mutations();
+    await start('restore-lock-fail', { sourceServer: source, restoreTo: 'latest', lock: 'fail' });
+    await assert.rejects(result('restore-lock-fail'), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.match(
+        String((err.cause as Error).message),
+        /postgres-\S+-fluentedge-pg is locked by restore-lock-holder/,
+      );
+      return true;
+    });
+    const waiter = 'restore-lock-wait';
+    await start(waiter, { sourceServer: source, restoreTo: 'latest', lock: 'wait' });
+    // Its preflight ran while it asked for the lock; it says it waits, and has not touched ARM.
+    const waiting = await waitFor('waiter says it waits', async () => {
+      const st = await status(waiter);
+      return st?.history.some((h) => h.event === 'waiting') ? st : undefined;
+    });
+    assert.equal(waiting.step?.index, 1);
+    assert.equal(await mutations(), before, 'neither the refused nor the waiting restore mutated anything');
+    await withTemporal((c) =>
+      c.workflow.getHandle(holder).executeUpdate('decide', {
+        args: [{ gate: 'cutover', approver: 'alice', decision: 'reject', comment: 'wrong time' }],
+      }),
+    );
+    assert.equal((await result(holder)).outcome, 'not-cut-over');
+    const r = await result(waiter);
+    assert.equal(r.outcome, 'restored', r.reason);
+    assert.equal(await appSecretHost(), await serverHost(source), 'the rejected cutover left the app alone');
+  });
+
   test('health failure after cutover (restored server stopped) → the old connection is put back', async () => {
     const sourceHost = await serverHost(source);
     const id = 'restore-revert';

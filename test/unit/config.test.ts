@@ -18,6 +18,7 @@ describe('config', () => {
       ARM_ENDPOINT: 'http://127.0.0.1:8443',
       LOG_LEVEL: 'loud',
       NOTIFY_WEBHOOK_URL: 'ftp://x',
+      ARM_POLL_MS: '5',
     };
     assert.throws(
       () => loadConfig(env),
@@ -26,6 +27,7 @@ describe('config', () => {
         const names = err.problems.map((p) => p.split('=')[0]);
         assert.deepEqual(names.sort(), [
           'ARM_ENDPOINT',
+          'ARM_POLL_MS',
           'AZURE_SUBSCRIPTION_ID',
           'LOG_LEVEL',
           'NOTIFY_WEBHOOK_URL',
@@ -35,6 +37,7 @@ describe('config', () => {
         assert.match(err.message, /TEMPORAL_ADDRESS="no-port": expected host:port/);
         assert.match(err.message, /ARM_ENDPOINT="http:\/\/127.0.0.1:8443": expected an https:\/\/ URL/);
         assert.match(err.message, /AZURE_SUBSCRIPTION_ID="not-a-uuid": expected a UUID/);
+        assert.match(err.message, /ARM_POLL_MS="5": expected milliseconds, 10-60000/);
         return true;
       },
     );
@@ -57,6 +60,7 @@ describe('config', () => {
     assert.equal(c.azure.endpoint, 'https://management.azure.com');
     assert.equal(c.appUrlScheme, 'https');
     assert.equal(c.environment, 'production');
+    assert.equal(c.armPollMs, 5000, 'ARM throttles reads: restores are polled every 5 s');
     assert.equal(c.temporal.taskQueue, 'fluentedge-runbooks');
     assert.equal(c.notifyWebhookUrl, undefined);
   });

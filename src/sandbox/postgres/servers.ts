@@ -61,6 +61,15 @@ export interface PostgresServersBackend extends ServersBackend {
   restore(name: string, sourceName: string, pointInTimeUtc: Date): Promise<ServerRuntimeState>;
   /** An on-demand base backup of a running server (what the timer does). */
   backup(name: string): Promise<BaseBackup>;
+  /** Where a restored server came from and how long its restore took (copy + recovery + start). */
+  restoredFrom(name: string): RestoredFrom | undefined;
+}
+
+export interface RestoredFrom {
+  source: string;
+  pointInTime: string;
+  backup: string;
+  durationMs?: number;
 }
 
 interface ServerMeta {
@@ -70,7 +79,7 @@ interface ServerMeta {
   administratorLoginPassword: string;
   version: string;
   createdAt: string;
-  restoredFrom?: { source: string; pointInTime: string; backup: string };
+  restoredFrom?: RestoredFrom;
 }
 
 const host = '127.0.0.1';
@@ -417,6 +426,7 @@ export function createServersBackend(opts: ServersBackendOptions): PostgresServe
     checkName(name);
     checkName(sourceName);
     return serial(name, async () => {
+      const began = Date.now();
       const existing = loadMeta(name);
       if (existing) {
         // Retry-safe: the same restore asked again finds its server; anything else is a name clash.
@@ -474,6 +484,7 @@ export function createServersBackend(opts: ServersBackendOptions): PostgresServe
         owned.add(name);
         // Promoted: the recovery settings are spent; a later restart must come up as a plain primary.
         await writeConf(p.data, { port, archiveDir: p.archive }, binDir, osId());
+        meta.restoredFrom!.durationMs = Date.now() - began;
         await saveMeta(meta);
       } catch (err) {
         owned.delete(name);
@@ -483,7 +494,12 @@ export function createServersBackend(opts: ServersBackendOptions): PostgresServe
         transitions.delete(name);
         pending.delete(name);
       }
-      log('restored', { server: name, source: sourceName, pointInTime: at.toISOString() });
+      log('restored', {
+        server: name,
+        source: sourceName,
+        pointInTime: at.toISOString(),
+        durationMs: loadMeta(name)?.restoredFrom?.durationMs,
+      });
       // Its own backup chain starts at once but off the restore's critical path (RTO): the
       // server is usable now, and this runs under the server's lock right after.
       void serial(name, () => backupLocked(name)).catch((err: unknown) =>
@@ -498,6 +514,7 @@ export function createServersBackend(opts: ServersBackendOptions): PostgresServe
     create,
     restore,
     state,
+    restoredFrom: (name) => loadMeta(name)?.restoredFrom,
     start: (name) => {
       live();
       return serial(name, () => startLocked(name));
