@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
-import { type BackupRecord, backupName, backupsToDrop, walToPrune } from '../../src/sandbox/postgres/backup';
+import {
+  type BackupRecord,
+  backupName,
+  backupsToDrop,
+  copyDataDir,
+  walToPrune,
+} from '../../src/sandbox/postgres/backup';
 import { renderConf, shellQuote } from '../../src/sandbox/postgres/cluster';
 import { chooseBackup, recoveryTime } from '../../src/sandbox/postgres/restore';
 
@@ -44,6 +53,77 @@ describe('sandbox postgres backups', () => {
       '000000010000000000000008',
       '000000010000000000000008.00000028.backup',
     ]);
+  });
+});
+
+describe('sandbox postgres data directory copy', () => {
+  const files: Record<string, string> = {
+    PG_VERSION: '17\n',
+    'global/pg_control': 'c'.repeat(8192),
+    'base/1/1259': 'r'.repeat(16384),
+    'base/5/16384': 'x'.repeat(100_000),
+    'base/pgsql_tmp/pgsql_tmp123.0': 'temp',
+    'pg_wal/000000010000000000000003': 'w'.repeat(4096),
+    'pg_stat_tmp/global.stat': 's',
+    'postmaster.pid': '123',
+    backup_label: 'old label',
+  };
+  const tree = (root: string): string[] =>
+    fs
+      .readdirSync(root, { recursive: true, withFileTypes: true })
+      .map((e) => `${path.relative(root, path.join(e.parentPath, e.name))}${e.isDirectory() ? '/' : ''}`)
+      .sort();
+
+  test('copies the data, keeps runtime directories empty and leaves out what a backup must not hold', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-copy-'));
+    try {
+      const src = path.join(tmp, 'data');
+      for (const [f, body] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(src, f)), { recursive: true });
+        fs.writeFileSync(path.join(src, f), body, { mode: 0o600 });
+      }
+      const dst = path.join(tmp, 'backup');
+      const size = await copyDataDir(src, dst);
+      assert.deepEqual(tree(dst), [
+        'PG_VERSION',
+        'base/',
+        'base/1/',
+        'base/1/1259',
+        'base/5/',
+        'base/5/16384',
+        'global/',
+        'global/pg_control',
+        'pg_stat_tmp/',
+        'pg_wal/',
+        'pg_wal/archive_status/',
+        'pg_wal/summaries/',
+      ]);
+      assert.equal(fs.readFileSync(path.join(dst, 'base/5/16384'), 'utf8'), files['base/5/16384']);
+      assert.equal(fs.statSync(path.join(dst, 'base/5/16384')).mode & 0o777, 0o600, 'modes kept');
+      const data = 3 + 8192 + 16384 + 100_000;
+      assert.ok(size >= data && size < data + 64 * 1024, `size ${size}`);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  test("a copy that fails for any reason but a vanished file fails with cp's words", async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-copy-'));
+    try {
+      const src = path.join(tmp, 'data');
+      fs.mkdirSync(src);
+      fs.mkdirSync(path.join(src, 'base'));
+      // A file where the copy needs a directory: cp refuses, and that is no vanished file.
+      const dst = path.join(tmp, 'backup');
+      fs.mkdirSync(dst);
+      fs.writeFileSync(path.join(dst, 'base'), '');
+      await assert.rejects(
+        copyDataDir(src, dst),
+        /copy of .*data failed: cp: cannot overwrite non-directory/,
+      );
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 

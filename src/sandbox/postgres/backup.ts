@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { BaseBackup } from '../backend';
-import { type ConnInfo, connect } from './cluster';
+import { type ConnInfo, connect, coreutil, tool } from './cluster';
 
 export interface BackupRecord extends BaseBackup {
   /** WAL segment holding the backup's start; older segments serve no kept backup. */
@@ -61,52 +61,39 @@ const skipFiles = new Set([
   'standby.signal',
 ]);
 
-function isMissing(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException).code === 'ENOENT';
-}
+/** cp's complaint about a file that vanished between listing and copying. */
+const vanished = /^cp: cannot (stat|open|access) '.*'( for reading)?: No such file or directory$/;
 
 /**
  * Copies a live data directory. Files may change or vanish while we read them (dropped
  * relations, temp files); WAL replay from the backup's start repairs torn pages, so a vanished
- * file is skipped rather than fatal. Returns bytes copied.
+ * file is skipped rather than fatal. One `cp -a` for the tree (see copyTree); only the top level,
+ * where the exclusions are, is listed here. Returns its size in bytes (`du -sb`).
  */
-export async function copyDataDir(src: string, dst: string, top = true): Promise<number> {
+export async function copyDataDir(src: string, dst: string): Promise<number> {
   await fsp.mkdir(dst, { recursive: true, mode: 0o700 });
-  let entries: fs.Dirent[];
-  try {
-    entries = await fsp.readdir(src, { withFileTypes: true });
-  } catch (err) {
-    if (isMissing(err)) return 0;
-    throw err;
-  }
-  let bytes = 0;
-  for (const e of entries) {
-    if (e.name.startsWith('pgsql_tmp')) continue;
-    if (top && skipFiles.has(e.name)) continue;
-    const s = path.join(src, e.name);
-    const d = path.join(dst, e.name);
-    if (e.isDirectory()) {
-      if (top && emptyDirs.has(e.name)) {
-        await fsp.mkdir(d, { mode: 0o700 });
-        if (e.name === 'pg_wal') {
-          await fsp.mkdir(path.join(d, 'archive_status'), { mode: 0o700 });
-          await fsp.mkdir(path.join(d, 'summaries'), { mode: 0o700 });
-        }
-        continue;
+  const sources: string[] = [];
+  for (const e of await fsp.readdir(src, { withFileTypes: true })) {
+    if (e.name.startsWith('pgsql_tmp') || skipFiles.has(e.name)) continue;
+    if (e.isDirectory() && emptyDirs.has(e.name)) {
+      await fsp.mkdir(path.join(dst, e.name), { mode: 0o700 });
+      if (e.name === 'pg_wal') {
+        await fsp.mkdir(path.join(dst, e.name, 'archive_status'), { mode: 0o700 });
+        await fsp.mkdir(path.join(dst, e.name, 'summaries'), { mode: 0o700 });
       }
-      bytes += await copyDataDir(s, d, false);
-    } else if (e.isSymbolicLink()) {
-      await fsp.symlink(await fsp.readlink(s), d);
-    } else if (e.isFile()) {
-      try {
-        await fsp.copyFile(s, d);
-        bytes += (await fsp.stat(d)).size;
-      } catch (err) {
-        if (!isMissing(err)) throw err;
-      }
+      continue;
     }
+    sources.push(path.join(src, e.name));
   }
-  return bytes;
+  const cp = await tool('cp', ['-a', '--', ...sources, `${dst}/`]);
+  const errors = cp.stderr.split('\n').filter((l) => l && !vanished.test(l));
+  if (cp.code !== 0 && (errors.length > 0 || !cp.stderr)) {
+    throw new Error(`copy of ${src} failed: ${errors.join('; ') || `cp exited with ${cp.code}`}`);
+  }
+  // Temp files of running queries (base/pgsql_tmp, a tablespace's pgsql_tmp) are no data.
+  await coreutil('find', [dst, '-name', 'pgsql_tmp*', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']);
+  const du = await coreutil('du', ['-s', '-b', '--', dst]);
+  return Number(du.split('\t')[0]);
 }
 
 /** `backup_20261203T191401Z`, the name Azure-style listings show. */

@@ -10,6 +10,7 @@ import {
   type CtlOptions,
   chownTree,
   connect,
+  copyTree,
   logTail,
   type OsIdentity,
   pgStart,
@@ -80,19 +81,33 @@ const endedEarly = 'recovery ended before configured recovery target was reached
  * target is later than the last transaction, and PostgreSQL refuses to promote; recovering to the
  * end of the WAL then gives exactly the same rows, so we retry that way.
  */
-export async function recover(o: RecoverOptions): Promise<void> {
+export async function recover(o: RecoverOptions): Promise<RecoverPhases> {
   try {
-    await attempt(o, recoveryTime(o.at));
+    return await attempt(o, recoveryTime(o.at));
   } catch (err) {
     if (!(err as Error).message.includes(endedEarly)) throw err;
-    await attempt(o, undefined);
+    return await attempt(o, undefined);
   }
 }
 
-async function attempt(o: RecoverOptions, targetTime: string | undefined): Promise<void> {
+/** Milliseconds per step, so a slow restore says whether the disk or the replay was slow. */
+export interface RecoverPhases {
+  copyMs: number;
+  ownMs: number;
+  replayMs: number;
+}
+
+async function attempt(o: RecoverOptions, targetTime: string | undefined): Promise<RecoverPhases> {
   const data = o.ctl.dataDir;
+  let t = Date.now();
+  const lap = () => {
+    const now = Date.now();
+    const ms = now - t;
+    t = now;
+    return ms;
+  };
   await fsp.rm(data, { recursive: true, force: true });
-  await fsp.cp(o.backupDir, data, { recursive: true });
+  await copyTree(o.backupDir, data);
   if (o.sourceWal) {
     for (const f of await fsp.readdir(o.sourceWal)) {
       if (walName.test(f)) await fsp.copyFile(path.join(o.sourceWal, f), path.join(data, 'pg_wal', f));
@@ -110,7 +125,9 @@ async function attempt(o: RecoverOptions, targetTime: string | undefined): Promi
   );
   await fsp.writeFile(path.join(data, 'recovery.signal'), '');
   await fsp.chmod(data, 0o700);
+  const copyMs = lap();
   await chownTree(o.id, data);
+  const ownMs = lap();
   const logFrom = fs.existsSync(o.ctl.logFile) ? fs.statSync(o.ctl.logFile).size : 0;
   const newLog = (): string => {
     try {
@@ -135,7 +152,7 @@ async function attempt(o: RecoverOptions, targetTime: string | undefined): Promi
       const client = await connect(o.conn);
       try {
         const r = await client.query<{ rec: boolean }>('SELECT pg_is_in_recovery() AS rec');
-        if (r.rows[0]?.rec === false) return;
+        if (r.rows[0]?.rec === false) return { copyMs, ownMs, replayMs: lap() };
       } finally {
         await client.end().catch(() => undefined);
       }

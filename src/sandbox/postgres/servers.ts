@@ -24,7 +24,7 @@ import {
   sleep,
   writeConf,
 } from './cluster';
-import { chooseBackup, flushArchive, recover } from './restore';
+import { chooseBackup, flushArchive, type RecoverPhases, recover } from './restore';
 import { database, seed } from './seed';
 
 export interface ServersBackendOptions {
@@ -70,6 +70,8 @@ export interface RestoredFrom {
   pointInTime: string;
   backup: string;
   durationMs?: number;
+  /** The steps of durationMs: the source's WAL flushed to its archive, then recover()'s. */
+  phases?: { flushMs: number } & RecoverPhases;
 }
 
 interface ServerMeta {
@@ -454,11 +456,13 @@ export function createServersBackend(opts: ServersBackendOptions): PostgresServe
         await clearLeftovers(name);
         const port = await pickPort(name);
         await prepareDir(name);
+        const flushFrom = Date.now();
         const sourceRunning = await serial(sourceName, async () => {
           if (postmaster(sp.data)?.status !== 'ready') return false;
           await flushArchive(conn(src), sp.archive);
           return true;
         });
+        const flushMs = Date.now() - flushFrom;
         const p = paths(name);
         const meta: ServerMeta = {
           name,
@@ -469,7 +473,7 @@ export function createServersBackend(opts: ServersBackendOptions): PostgresServe
           createdAt: new Date().toISOString(),
           restoredFrom: { source: sourceName, pointInTime: at.toISOString(), backup: base.name },
         };
-        await recover({
+        const phases = await recover({
           ctl: ctl(name),
           id: osId(),
           binDir,
@@ -485,6 +489,7 @@ export function createServersBackend(opts: ServersBackendOptions): PostgresServe
         // Promoted: the recovery settings are spent; a later restart must come up as a plain primary.
         await writeConf(p.data, { port, archiveDir: p.archive }, binDir, osId());
         meta.restoredFrom!.durationMs = Date.now() - began;
+        meta.restoredFrom!.phases = { flushMs, ...phases };
         await saveMeta(meta);
       } catch (err) {
         owned.delete(name);
