@@ -104,6 +104,18 @@ async function main() {
       ['start', 'pointInTimeRestore', '--id', 'replay-pitr', '--input', JSON.stringify(pitr)],
       { gate: 'cutover', as: 'alice' },
     ],
+    [
+      'pitr-restore-only',
+      [
+        'start',
+        'pointInTimeRestore',
+        '--id',
+        'replay-pitr-only',
+        '--input',
+        '{"sourceServer":"fluentedge-pg","restoreTo":"latest"}',
+        '--wait',
+      ],
+    ],
   ];
   try {
     for (const [name, args, approve] of runs) {

@@ -169,7 +169,7 @@ export function loadConfig(
       : {}),
     // Azure restores take minutes and ARM throttles reads per subscription: poll every 5 s
     // there; the emulator restores in seconds, where 100 ms keeps RTO honest.
-    armPollMs: e.ARM_POLL_MS ?? (sandboxed ? 100 : 5_000),
+    armPollMs: e.ARM_POLL_MS ?? (sandboxed ? 25 : 5_000),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -128,7 +128,8 @@ export function createDatabaseActivities({ postgres, secrets, ssl }: DatabaseDep
           const tables = new Set(
             (
               await c.query<{ t: string }>(
-                "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public'",
+                // pg_catalog rather than information_schema: a few ms less on a cold catalog.
+                "SELECT c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'f')",
               )
             ).rows.map((r) => r.t),
           );

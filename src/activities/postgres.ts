@@ -127,6 +127,8 @@ export function createPostgresActivities({ client, pollMs = 100 }: PostgresDeps)
     async restoreServer(input: {
       resourceGroup: string;
       source: string;
+      /** The source as the preflight read it (id, location): saves a GET; read here when absent. */
+      sourceView?: Pick<ServerView, 'id' | 'location'>;
       target: string;
       pointInTime: string;
       tags?: Record<string, string>;
@@ -150,7 +152,10 @@ export function createPostgresActivities({ client, pollMs = 100 }: PostgresDeps)
         const server = await waitState(ref, 'Ready', timeoutMs, heartbeat);
         return { server, created: false, durationMs: Date.now() - started };
       }
-      const source = await get({ resourceGroup: input.resourceGroup, server: input.source });
+      const source =
+        input.sourceView?.id && input.sourceView.location
+          ? input.sourceView
+          : await get({ resourceGroup: input.resourceGroup, server: input.source });
       if (!source)
         throw ApplicationFailure.nonRetryable(`source server ${input.source} not found`, 'ServerNotFound');
       const poller = await arm(`restore ${input.source} at ${input.pointInTime} into ${input.target}`, () =>

@@ -1,5 +1,5 @@
 import type { ContainerAppsAPIClient } from '@azure/arm-appcontainers';
-import type { Client } from '@temporalio/client';
+import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   type DrillResult,
@@ -8,11 +8,11 @@ import {
   specKey,
   toKnownGoodSpec,
 } from '../domain/restore';
-import type { LockRequest } from '../workflows/resourceLock';
+import type { LockAnswer, LockDenial, LockRequest, resourceLock } from '../workflows/resourceLock';
 import { arm } from './arm';
 
 // Temporal itself as an external system: starting the per-resource lock workflow needs
-// signal-with-start, which a workflow cannot do on its own.
+// signal-with-start (or update-with-start), which a workflow cannot do on its own.
 
 export function createTemporalActivities(deps: {
   client: Client;
@@ -32,6 +32,42 @@ export function createTemporalActivities(deps: {
         signalArgs: [req],
         staticSummary: `Lock on ${resource}`,
       });
+    },
+    /**
+     * As requestLock for several resources in order, each answered at once (update-with-start):
+     * stops at the first lock that is queued (its lockGranted signal follows) or denied.
+     * Idempotency key: each request's token (asked again, a lock answers for the request it
+     * already has, and the server dedups the update by that id).
+     */
+    async acquireLocks(input: {
+      resources: string[];
+      tokens: string[];
+      requester: string;
+      mode: LockRequest['mode'];
+    }): Promise<{ granted: string[]; queued?: string; denied?: LockDenial }> {
+      const granted: string[] = [];
+      for (const [i, resource] of input.resources.entries()) {
+        const req: LockRequest = { requester: input.requester, token: input.tokens[i]!, mode: input.mode };
+        const answer = await deps.client.workflow.executeUpdateWithStart<
+          typeof resourceLock,
+          LockAnswer,
+          [LockRequest]
+        >('acquireNow', {
+          args: [req],
+          updateId: req.token,
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof resourceLock>('resourceLock', {
+            workflowId: `lock-${resource}`,
+            taskQueue: deps.taskQueue,
+            args: [resource],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            staticSummary: `Lock on ${resource}`,
+          }),
+        });
+        if ('queued' in answer) return { granted, queued: req.token };
+        if ('denied' in answer) return { granted, denied: answer.denied };
+        granted.push(req.token);
+      }
+      return { granted };
     },
     /** Read-only: is the lock holder still running? */
     async workflowOpen(input: { workflowId: string }): Promise<boolean> {

@@ -121,6 +121,7 @@ export async function drDrill(raw: DrDrillInput): Promise<DrillResult> {
   const restored = await restores.restoreServer({
     resourceGroup,
     source,
+    sourceView: { id: src.id, location: src.location },
     target: scratch,
     pointInTime: point,
     tags: { [restoreTags.runbook]: workflowId, [restoreTags.purpose]: PURPOSE },

@@ -38,6 +38,19 @@ const arm = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
 });
+// The preflight's reads are short: as local activities they run inside one workflow task
+// instead of a task round trip each (every second of a restore is RTO).
+const reads = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
+});
+// Verification right after the restore, likewise inside the task that sees the restore done
+// (no other local activity is pending then). Its queries have a 60 s statement timeout.
+const checks = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10m',
+  localRetryThreshold: '10s',
+  retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 8 },
+});
 const restores = proxyActivities<Activities>({
   startToCloseTimeout: '2h',
   // A dead worker is noticed within the heartbeat timeout; the retry finds the server it started.
@@ -91,8 +104,12 @@ export async function pointInTimeRestore(raw: PointInTimeRestoreInput): Promise<
     progress.log({ event: 'waiting', detail: progress.msg('lock.waiting', { resource }) });
   // Every second of a restore is RTO: the locks are asked for while the read-only preflight runs
   // and awaited before the first mutation (a dry run takes none).
+  const local = patched('restore-preflight-local');
+  const pre = local ? reads : arm;
   const lease: Lease | undefined =
-    !dryRun && patched('restore-lock-during-preflight') ? lockAll(locks, input.lock, onLockWait) : undefined;
+    !dryRun && patched('restore-lock-during-preflight')
+      ? lockAll(locks, input.lock, onLockWait, { local })
+      : undefined;
   try {
     return await restoreRun(lease);
   } finally {
@@ -103,10 +120,20 @@ export async function pointInTimeRestore(raw: PointInTimeRestoreInput): Promise<
     // 1. Preflight (read-only): source, backups, window, where each app points today.
     progress.step(1, 'restore.step.preflight', { source });
     const ref = { resourceGroup, server: source };
-    // Both reads at once (the source may not exist: then only the first answer matters).
+    // Both reads at once (the source may not exist: then only the first answer matters). As
+    // local activities the apps are inspected in the same breath: a local activity issued after
+    // another resolved would not replay (see lockAll).
+    const inspections = local
+      ? Promise.all(
+          input.apps.map((a) => pre.inspectDatabaseUrl({ resourceGroup, app: a.app, ref: a.databaseUrl })),
+        ).then(
+          (seen) => ({ seen }),
+          (err: unknown) => ({ err }),
+        )
+      : undefined;
     const [src, listed] = await Promise.all([
-      arm.readServer(ref),
-      arm.listServerBackups(ref).then(
+      pre.readServer(ref),
+      pre.listServerBackups(ref).then(
         (b) => ({ b }),
         (err: unknown) => ({ err }),
       ),
@@ -133,8 +160,12 @@ export async function pointInTimeRestore(raw: PointInTimeRestoreInput): Promise<
       detail: `restore point ${point} from backup ${window.backup.name} (completed ${window.backup.completedTime}); expected data loss window ${formatDuration(Math.max(0, expectedRpo))}`,
     });
     const appHosts: Record<string, string> = {};
-    for (const a of input.apps) {
-      const seen = await arm.inspectDatabaseUrl({ resourceGroup, app: a.app, ref: a.databaseUrl });
+    const inspected = await inspections;
+    if (inspected && 'err' in inspected) throw inspected.err;
+    for (const [i, a] of input.apps.entries()) {
+      const seen = inspected
+        ? inspected.seen[i]!
+        : await arm.inspectDatabaseUrl({ resourceGroup, app: a.app, ref: a.databaseUrl });
       appHosts[a.app] = seen.host;
       progress.log({
         event: 'app',
@@ -198,6 +229,7 @@ export async function pointInTimeRestore(raw: PointInTimeRestoreInput): Promise<
       const restored = await restores.restoreServer({
         resourceGroup,
         source,
+        sourceView: { id: src.id, location: src.location },
         target,
         pointInTime: point,
         tags: { [restoreTags.runbook]: workflowId },
@@ -211,10 +243,17 @@ export async function pointInTimeRestore(raw: PointInTimeRestoreInput): Promise<
         detail: `${target} ${restored.created ? 'restored' : 'already restored (reused)'}: ${to.state} on ${to.hostPort} in ${formatDuration(timings['restore']!)}`,
       });
 
+      // Restored and nothing left to change (no app to cut over): the source and apps are free
+      // again while the verification reads the new server.
+      // (The finally awaits the same release and reports its failure.)
+      if (input.apps.length === 0 && lease && patched('restore-release-before-verify'))
+        lease.release().catch(() => undefined);
+
       // 3. Verify the data on the restored server.
       progress.step(3, 'restore.step.verify', { target });
       const t3 = Date.now();
-      const verification: VerificationReport = await db.verifyRestoredDatabase({
+      const verifier = patched('restore-verify-local') ? checks : db;
+      const verification: VerificationReport = await verifier.verifyRestoredDatabase({
         resourceGroup,
         server: target,
         database: input.database,

@@ -3,6 +3,7 @@ import {
   condition,
   continueAsNew,
   defineSignal,
+  defineUpdate,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
@@ -28,7 +29,12 @@ export interface LockDenial {
   holder: string;
 }
 
+/** What an `acquireNow` request gets at once; `queued` is granted later by lockGranted. */
+export type LockAnswer = { granted: true } | { queued: true } | { denied: LockDenial };
+
 export const acquireSignal = defineSignal<[LockRequest]>('acquire');
+/** `acquire` answered in the same round trip, so a free lock costs the asker no signal. */
+export const acquireNowUpdate = defineUpdate<LockAnswer, [LockRequest]>('acquireNow');
 export const releaseSignal = defineSignal<[{ token: string }]>('release');
 export const lockGrantedSignal = defineSignal<[LockGrant]>('lockGranted');
 export const lockDeniedSignal = defineSignal<[LockDenial]>('lockDenied');
@@ -61,6 +67,24 @@ export async function resourceLock(resource: string, carried: LockState = { queu
     { description: 'Ask for the lock: {requester, token, mode}' },
   );
   setHandler(
+    acquireNowUpdate,
+    (req): LockAnswer => {
+      if (holder?.token === req.token) return { granted: true }; // retried request
+      if (queue.some((q) => q.token === req.token)) return { queued: true };
+      if (!holder && queue.length === 0) {
+        holder = req;
+        return { granted: true };
+      }
+      if (req.mode === 'fail')
+        return { denied: { resource, holder: holder?.requester ?? queue[0]!.requester } };
+      queue.push(req);
+      return { queued: true };
+    },
+    {
+      description: 'Ask for the lock and hear at once: {requester, token, mode} → granted | queued | denied',
+    },
+  );
+  setHandler(
     releaseSignal,
     ({ token }) => {
       if (holder?.token === token) holder = undefined;
@@ -85,7 +109,8 @@ export async function resourceLock(resource: string, carried: LockState = { queu
       const released = await condition(() => holder !== current, '2m');
       if (!released && !(await workflowOpen({ workflowId: current.requester }))) holder = undefined;
     } else {
-      const more = await condition(() => queue.length > 0, '1m');
+      // A holder can also appear without a queue: granted directly by acquireNow.
+      const more = await condition(() => queue.length > 0 || holder !== undefined, '1m');
       if (!more && allHandlersFinished() && queue.length === 0 && !holder) return;
     }
     if (workflowInfo().continueAsNewSuggested) {
