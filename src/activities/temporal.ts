@@ -69,6 +69,21 @@ export function createTemporalActivities(deps: {
       }
       return { granted };
     },
+    /**
+     * Gives locks back (the `release` signal per resource). Idempotency key: the token (a lock
+     * ignores a token it does not hold or queue); a lock workflow that ended holds nothing.
+     */
+    async releaseLocks(input: { resources: string[]; tokens: string[] }): Promise<void> {
+      for (const [i, resource] of input.resources.entries()) {
+        try {
+          await deps.client.workflow
+            .getHandle(`lock-${resource}`)
+            .signal('release', { token: input.tokens[i]! });
+        } catch (err) {
+          if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+        }
+      }
+    },
     /** Read-only: is the lock holder still running? */
     async workflowOpen(input: { workflowId: string }): Promise<boolean> {
       try {

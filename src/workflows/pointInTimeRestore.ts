@@ -247,7 +247,7 @@ export async function pointInTimeRestore(raw: PointInTimeRestoreInput): Promise<
       // again while the verification reads the new server.
       // (The finally awaits the same release and reports its failure.)
       if (input.apps.length === 0 && lease && patched('restore-release-before-verify'))
-        lease.release().catch(() => undefined);
+        lease.release({ now: local }).catch(() => undefined);
 
       // 3. Verify the data on the restored server.
       progress.step(3, 'restore.step.verify', { target });

@@ -171,6 +171,56 @@ describe('pointInTimeRestore against the sandbox', () => {
     assert.equal(await appSecretHost(), await serverHost(source), 'the rejected cutover left the app alone');
   });
 
+  test('locks partly free: the source lock is granted at once, the app lock is queued behind its holder and granted when it lets go', async () => {
+    // Someone else (a deploy, say) holds the app's lock through the signal protocol.
+    const appLock = `lock-containerapp-${rg()}-${app}`;
+    const token = 'deploy-token';
+    await withTemporal((c) =>
+      c.workflow.signalWithStart('resourceLock', {
+        workflowId: appLock,
+        taskQueue: sandbox.config.temporal.taskQueue,
+        args: [`containerapp-${rg()}-${app}`],
+        signal: 'acquire',
+        signalArgs: [{ requester: 'deploy-in-progress', token, mode: 'wait' }],
+      }),
+    );
+    const before = await mutations();
+    const id = 'restore-lock-partial';
+    await start(id, {
+      sourceServer: source,
+      restoreTo: 'latest',
+      apps: [{ app, databaseUrl: { secretRef: 'database-url' } }],
+      initiator: 'bob',
+      approvals: { allow: ['alice'] },
+    });
+    const waiting = await waitFor('restore says it waits for the app lock', async () => {
+      const st = await status(id);
+      return st?.history.some((h) => h.event === 'waiting') ? st : undefined;
+    });
+    assert.match(
+      waiting.history.find((h) => h.event === 'waiting')!.detail ?? '',
+      new RegExp(`containerapp-${rg()}-${app}`),
+    );
+    assert.equal(await mutations(), before, 'nothing restored while a lock is missing');
+    // The source lock is already this restore's: another restore of the source is refused.
+    await start('restore-lock-partial-2', { sourceServer: source, restoreTo: 'latest', lock: 'fail' });
+    await assert.rejects(result('restore-lock-partial-2'), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.match(String((err.cause as Error).message), new RegExp(`is locked by ${id}`));
+      return true;
+    });
+    await withTemporal((c) => c.workflow.getHandle(appLock).signal('release', { token }));
+    await waitFor('cutover gate once both locks are held', async () =>
+      (await status(id))?.pendingGate?.gate === 'cutover' ? true : undefined,
+    );
+    await withTemporal((c) =>
+      c.workflow.getHandle(id).executeUpdate('decide', {
+        args: [{ gate: 'cutover', approver: 'alice', decision: 'reject', comment: 'lock test' }],
+      }),
+    );
+    assert.equal((await result(id)).outcome, 'not-cut-over');
+  });
+
   test('health failure after cutover (restored server stopped) → the old connection is put back', async () => {
     const sourceHost = await serverHost(source);
     const id = 'restore-revert';

@@ -25,8 +25,13 @@ export const lockWorkflowId = (resource: string) => `lock-${resource}`;
 /** Locks asked for by one run: `held` settles when all are granted (or one is refused). */
 export interface Lease {
   held: Promise<void>;
-  /** Gives back every lock asked for, granted or still queued; a second call sends nothing. */
-  release(): Promise<void>;
+  /**
+   * Gives back every lock asked for, granted or still queued; a second call sends nothing.
+   * `now` (a lease asked for with `local`) gives them back through a local activity that
+   * resolves in the caller's task instead of waiting a task for the signals' receipts: only
+   * where no other local activity is pending, so it is issued together with the next ones.
+   */
+  release(opts?: { now?: boolean }): Promise<void>;
 }
 
 /**
@@ -99,7 +104,12 @@ export function lockAll(
   // Awaited by the caller when it needs the locks; a refusal before then is not unhandled.
   held.catch(() => undefined);
   let released: Promise<void> | undefined;
-  const release = () => {
+  const release = (o: { now?: boolean } = {}) => {
+    if (!released && o.now && opts.local) {
+      released = CancellationScope.nonCancellable(() =>
+        localRequests.releaseLocks({ resources: resources.slice(0, asked.length), tokens: asked }),
+      );
+    }
     released ??= CancellationScope.nonCancellable(async () => {
       for (const [i, token] of asked.entries()) {
         const signal = getExternalWorkflowHandle(lockWorkflowId(resources[i]!)).signal(releaseSignal, {
