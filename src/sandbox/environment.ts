@@ -167,6 +167,8 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     closers.push(() => apps.close());
     const servers = createServersBackend({
       dataDir: o.dataDir,
+      // A restored server's first backup waits out the verification and cutover that follow.
+      firstBackupDelayMs: 10_000,
       ...(o.backupIntervalMs ? { backupIntervalMs: o.backupIntervalMs } : {}),
     });
     closers.push(() => servers.close());

@@ -271,6 +271,35 @@ describe('sandbox PostgreSQL servers', () => {
     assert.equal(b.state(spec.name)?.state, 'Stopped');
   });
 
+  test('a restored server can take its first backup later; deleted before then, it never copies', async () => {
+    const backedUp: unknown[] = [];
+    const late = createServersBackend({
+      dataDir,
+      portRange,
+      backupIntervalMs: 0,
+      firstBackupDelayMs: 1500,
+      log: (event, fields) => {
+        if (event === 'backup') backedUp.push(fields['server']);
+      },
+    });
+    backends.push(late);
+    await late.restore('pg-late', spec.name, new Date());
+    await new Promise((r) => setTimeout(r, 500));
+    const started = fs.readdirSync(path.join(dataDir, 'servers', 'pg-late')).includes('backups')
+      ? fs.readdirSync(path.join(dataDir, 'servers', 'pg-late', 'backups'))
+      : [];
+    assert.deepEqual(started, [], 'no backup begun 500 ms after Ready');
+    assert.deepEqual(backedUp, []);
+    await until('the delayed first backup', async () =>
+      (await late.backups('pg-late')).length > 0 ? true : undefined,
+    );
+    await late.restore('pg-gone', spec.name, new Date());
+    await late.delete('pg-gone');
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.deepEqual(backedUp, ['pg-late'], 'pg-gone was deleted before its first backup and never took one');
+    await late.delete('pg-late');
+  });
+
   test('concurrent creates get distinct ports; a given port is kept', async () => {
     const [x, y] = await Promise.all([
       b.create({ ...spec, name: 'pg-x', port: portRange[1] }),

@@ -32,6 +32,8 @@ export interface ServersBackendOptions {
   dataDir: string;
   /** Online base backup period per running server; default 10 min. 0 disables the timer. */
   backupIntervalMs?: number;
+  /** When a restored server takes its first backup, after it is Ready; default 0 (at once). */
+  firstBackupDelayMs?: number;
   /** Base backups kept per server (older ones and the WAL only they need are removed); default 7. */
   backupRetention?: number;
   /** OS user the clusters run as when we are root; default `postgres` if present, else `fluentedge-pg` (created). */
@@ -95,6 +97,7 @@ export function createServersBackend(opts: ServersBackendOptions): PostgresServe
   const root = path.resolve(opts.dataDir);
   const binDir = opts.binDir ?? defaultBinDir();
   const interval = opts.backupIntervalMs ?? 10 * 60_000;
+  const firstBackupDelay = opts.firstBackupDelayMs ?? 0;
   const retention = opts.backupRetention ?? 7;
   const [portLo, portHi] = opts.portRange ?? [6432, 6531];
   const log =
@@ -271,10 +274,11 @@ export function createServersBackend(opts: ServersBackendOptions): PostgresServe
     return record;
   };
 
-  const schedule = (name: string): void => {
+  /** The next timer backup in `interval`, or the first one of a new server in `firstIn`. */
+  const schedule = (name: string, firstIn?: number): void => {
     clearTimeout(timers.get(name));
     timers.delete(name);
-    if (closed || interval <= 0) return;
+    if (closed || (firstIn === undefined && interval <= 0)) return;
     const timer = setTimeout(() => {
       timers.delete(name);
       serial(name, async () => {
@@ -284,7 +288,7 @@ export function createServersBackend(opts: ServersBackendOptions): PostgresServe
         .finally(() => {
           if (owned.has(name) && !timers.has(name)) schedule(name);
         });
-    }, interval);
+    }, firstIn ?? interval);
     // The sandbox stays up for its own reasons; a pending backup must not keep a test process alive.
     timer.unref();
     timers.set(name, timer);
@@ -505,12 +509,10 @@ export function createServersBackend(opts: ServersBackendOptions): PostgresServe
         pointInTime: at.toISOString(),
         durationMs: loadMeta(name)?.restoredFrom?.durationMs,
       });
-      // Its own backup chain starts at once but off the restore's critical path (RTO): the
-      // server is usable now, and this runs under the server's lock right after.
-      void serial(name, () => backupLocked(name)).catch((err: unknown) =>
-        log('backup_failed', { server: name, error: String(err) }),
-      );
-      schedule(name);
+      // Its own backup chain starts off the restore's critical path (RTO), under the server's
+      // lock: at once, or after firstBackupDelayMs so the copy does not compete with the checks
+      // and cutover that follow a restore (a drill's scratch server deleted by then never copies).
+      schedule(name, firstBackupDelay);
       return runtime(name);
     });
   }
