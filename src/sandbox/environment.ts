@@ -179,9 +179,6 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
       subscriptionId,
       apps,
       servers,
-      // The worker polls restores every ARM_POLL_MS; held polls tell it the moment one ends, and
-      // polling that often costs neither side CPU beside the restore's own copy.
-      pollHoldMs: 1000,
     });
     closers.push(() => arm.close());
     const caFile = path.join(o.dataDir, 'ca.pem');

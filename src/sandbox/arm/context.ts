@@ -15,8 +15,6 @@ export interface Env {
   apps: AppsBackend;
   servers: ServersBackend;
   subscriptionId: string;
-  /** Long poll of running operations (ms); 0 answers at once. */
-  pollHoldMs: number;
 }
 
 /** One ARM request after auth, subscription and api-version checks. */

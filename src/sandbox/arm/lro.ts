@@ -32,8 +32,6 @@ export const RESULT_KINDS = new Set(
 
 /** Long-running operations: 201/202 + `Azure-AsyncOperation`/`Location`, status kept in the store. */
 export class Operations {
-  private readonly waiters = new Map<string, Set<() => void>>();
-
   constructor(
     private readonly store: Store,
     private readonly serial: Serial,
@@ -80,31 +78,6 @@ export class Operations {
           message: 'The ARM emulator restarted while this operation ran; retry the request.',
         });
       }
-    }
-  }
-
-  /**
-   * Resolves once `op` is no longer InProgress, or after `maxMs`: a status poll held open this
-   * way (a long poll) hears of the end at once, and a client polling often costs no CPU meanwhile.
-   */
-  async settle(op: OperationDoc, maxMs: number): Promise<void> {
-    const until = Date.now() + maxMs;
-    while (this.status(op) === 'InProgress') {
-      const left = until - Date.now();
-      if (left <= 0) return;
-      // Done but held InProgress by lroDelayMs: only the delay is left to wait.
-      const wait = op.result ? Math.min(left, op.notBefore - Date.now()) : left;
-      await new Promise<void>((resolve) => {
-        const waiters = this.waiters.get(op.id) ?? new Set<() => void>();
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, Math.max(0, wait));
-        waiters.add(done);
-        this.waiters.set(op.id, waiters);
-      });
     }
   }
 
@@ -157,7 +130,5 @@ export class Operations {
     op.endTime = new Date(Math.max(Date.now(), op.notBefore)).toISOString();
     if (error) op.error = error;
     this.store.save();
-    for (const wake of this.waiters.get(op.id) ?? []) wake();
-    this.waiters.delete(op.id);
   }
 }

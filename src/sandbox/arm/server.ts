@@ -27,11 +27,6 @@ export interface ArmEmulatorOptions {
   servers: ServersBackend;
   /** How long async operations report InProgress at least; default 300. */
   lroDelayMs?: number;
-  /**
-   * How long a poll of a running operation may be held open waiting for its end before it
-   * answers InProgress; default 0 (answer at once, as Azure does).
-   */
-  pollHoldMs?: number;
 }
 
 export interface ArmEmulator {
@@ -69,7 +64,6 @@ export async function startArmEmulator(opts: ArmEmulatorOptions): Promise<ArmEmu
     apps: opts.apps,
     servers: opts.servers,
     subscriptionId: opts.subscriptionId,
-    pollHoldMs: opts.pollHoldMs ?? 0,
   };
   const faults = new Faults();
   ops.failOrphans();
@@ -234,7 +228,6 @@ async function arm(
 async function operation(env: Env, kind: string, id: string): Promise<Reply> {
   const op = env.ops.get(id);
   if (!op) throw new ArmError(404, 'OperationNotFound', `Operation '${id}' was not found.`);
-  if (env.pollHoldMs) await env.ops.settle(op, env.pollHoldMs);
   const status = env.ops.status(op);
   if (STATUS_KINDS.has(kind)) {
     return {
