@@ -1,16 +1,20 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Client as Pg } from 'pg';
 import { createAzureClients } from '../src/activities/azure';
 import type { RestoreResult } from '../src/domain/restore';
-import { createServersBackend } from '../src/sandbox/postgres/servers';
+import { createServersBackend, type RestoredFrom } from '../src/sandbox/postgres/servers';
+import type { WorkflowHandle } from '@temporalio/client';
 import { connectClient } from '../src/starters/client';
 import { benchSandbox, machine, median, numberFlag, run, seconds, table, writeResult } from './lib';
 
-// pointInTimeRestore wall time vs the raw restore by hand (the ServersBackend's copy + recovery
+// pointInTimeRestore wall time vs the raw restore by hand (the ServersBackend's `cp -a` + recovery
 // + start, called directly) on the same few-hundred-MB database, same base backup, same target
 // time; and the RPO achieved for data committed before the target.
 //
 //   npx tsx bench/restore.ts [--rows 1000000] [--runs 5] [--warmup 1]
+//
+// Exits 1 unless the wall-time medians are within 1.15x and RPO is 0 s.
 
 interface Tick {
   id: number;
@@ -100,43 +104,79 @@ run(async (cleanup) => {
     bulkRows: number;
     /** The backend's own copy + recovery + start inside this run (the same code both ways). */
     innerMs: number;
+    /** That restore's own steps (flush, copy, ownership, replay + promotion). */
+    inner?: RestoredFrom['phases'];
     phases?: Record<string, number>;
+    /** ms after the client's start call at which the history shows each step (server clock). */
+    timeline?: Record<string, number>;
+    /** CPU ms used during the run: by the whole machine (2 cores) and by the worker process. */
+    cpu: { machine: number; worker: number };
   }
   const results: Sample[] = [];
-  // Each restore writes ~2× the database (its copy, then its first backup); without a sync the
-  // next run's copy competes with the kernel writing those back, and that noise dwarfs the
-  // orchestration overhead being measured. Both sides start from a clean disk.
-  const settle = () => execFileSync('sync');
+  // Nothing is deleted until the end. On this VM's ext4 (no journal) every file created scans
+  // past the inodes freed in the last 30 s (`recently_deleted`): deleting the previous run's
+  // ~3,000 files made the next run's copy 2-5x slower, and by how much depended on which side ran
+  // before. Each restored server's first backup (started right after it is Ready) is awaited,
+  // then dirty pages are written back, so every run starts from the same quiet disk.
+  const restored: { name: string; drop: () => Promise<unknown> }[] = [];
+  cleanup(async () => {
+    for (const r of restored.reverse()) await r.drop().catch(() => undefined);
+  });
+  const settle = async () => {
+    const last = restored.at(-1);
+    for (const until = Date.now() + 120_000; last && (await raw.backups(last.name)).length === 0; ) {
+      if (Date.now() > until) throw new Error(`first backup of ${last.name} did not finish`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    execFileSync('sync');
+  };
   // By hand: copy + recovery + start through the backend.
   const rawRun = async (i: number): Promise<Sample> => {
-    settle();
+    await settle();
     const name = `bench-raw-${i}`;
+    const c0 = cpuNow(sandbox.worker?.pid);
     const t = performance.now();
     const s = await raw.restore(name, source, target);
     const ms = performance.now() - t;
+    const cpu = diff(cpuNow(sandbox.worker?.pid), c0);
     const found = await check(s.port);
-    const innerMs = raw.restoredFrom(name)?.durationMs ?? Number.NaN;
-    await raw.delete(name);
-    return { kind: 'raw', ms, innerMs, ...found };
+    const from = raw.restoredFrom(name);
+    restored.push({ name, drop: () => raw.delete(name) });
+    return { kind: 'raw', ms, innerMs: from?.durationMs ?? Number.NaN, inner: from?.phases, cpu, ...found };
   };
   // The runbook: Temporal → worker → ARM PUT (PointInTimeRestore LRO) → same backend → verify.
   const runbookRun = async (i: number): Promise<Sample> => {
-    settle();
+    await settle();
+    const wall = Date.now();
+    const c0 = cpuNow(sandbox.worker?.pid);
     const t = performance.now();
-    const r = (await client.workflow.execute('pointInTimeRestore', {
+    const handle = await client.workflow.start('pointInTimeRestore', {
       taskQueue: sandbox.config.temporal.taskQueue,
       workflowId: `bench-restore-${i}`,
       args: [{ sourceServer: source, restoreTo: target.toISOString(), expectTables: ['bulk', 'ticks'] }],
-    })) as RestoreResult;
+    });
+    const r = (await handle.result()) as RestoreResult;
     const ms = performance.now() - t;
+    const cpu = diff(cpuNow(sandbox.worker?.pid), c0);
+    const timeline = await timelineOf(handle, wall);
     if (r.outcome !== 'restored') throw new Error(`runbook: ${r.outcome}: ${r.reason}`);
     const fqdn = (await azure.postgres.servers.get(rg, r.targetServer)).fullyQualifiedDomainName!;
     const found = await check(Number(fqdn.split(':')[1]));
-    const innerMs = raw.restoredFrom(r.targetServer)?.durationMs ?? Number.NaN;
-    // Deleting waits for the restored server's first backup (started off the critical path), so
-    // the next restore never shares the disk with it.
-    await azure.postgres.servers.beginDeleteAndWait(rg, r.targetServer, { updateIntervalInMs: 250 });
-    return { kind: 'runbook', ms, innerMs, phases: r.timings, ...found };
+    const from = raw.restoredFrom(r.targetServer);
+    restored.push({
+      name: r.targetServer,
+      drop: () => azure.postgres.servers.beginDeleteAndWait(rg, r.targetServer, { updateIntervalInMs: 250 }),
+    });
+    return {
+      kind: 'runbook',
+      ms,
+      innerMs: from?.durationMs ?? Number.NaN,
+      inner: from?.phases,
+      phases: r.timings,
+      timeline,
+      cpu,
+      ...found,
+    };
   };
   // A warm-up pair (not counted) fills the page cache and the worker's caches; then the order
   // alternates so neither side always runs on the cache the other left behind.
@@ -151,7 +191,9 @@ run(async (cleanup) => {
     results.push(...pair);
     const [r, b] = [pair.find((x) => x.kind === 'raw')!, pair.find((x) => x.kind === 'runbook')!];
     process.stderr.write(
-      `run ${i + 1}/${runs}: raw ${seconds(r.ms)} s, runbook ${seconds(b.ms)} s of which backend restore ${seconds(b.innerMs)} s (phases ${JSON.stringify(b.phases)})\n`,
+      `run ${i + 1}/${runs}: raw ${seconds(r.ms)} s ${JSON.stringify(r.inner)} cpu ${JSON.stringify(r.cpu)}, ` +
+        `runbook ${seconds(b.ms)} s cpu ${JSON.stringify(b.cpu)} ` +
+        `of which backend restore ${seconds(b.innerMs)} s ${JSON.stringify(b.inner)} (history ${JSON.stringify(b.timeline)})\n`,
     );
   }
   const of = (k: Sample['kind']) => results.filter((x) => x.kind === k);
@@ -197,11 +239,12 @@ run(async (cleanup) => {
   );
   console.log(
     `database ${(size / 2 ** 20).toFixed(0)} MiB; wall-time medians runbook/raw = ${ratio.toFixed(3)} ` +
-      `(per pair ${pairs.map((p) => p.toFixed(2)).join(', ')}); runbook adds ${seconds(added)} s to the ` +
-      `same restore: (raw + added)/raw = ${adjusted.toFixed(3)} (target ≤ 1.15); ` +
+      `(target ≤ 1.15; per pair ${pairs.map((p) => p.toFixed(2)).join(', ')}); runbook adds ${seconds(added)} s ` +
+      `to the same restore: (raw + added)/raw = ${adjusted.toFixed(3)}; ` +
       `RPO for committed data before T: ${rpoZero ? '0 s' : 'NOT 0'}`,
   );
-  const file = writeResult('restore', {
+  // One file per size, so a sweep keeps every point.
+  const file = writeResult(rows === 1_000_000 ? 'restore' : `restore-${rows}`, {
     rows,
     databaseBytes: size,
     backupBytes: backup.sizeBytes,
@@ -217,5 +260,46 @@ run(async (cleanup) => {
     machine: machine(),
   });
   process.stderr.write(`wrote ${file}\n`);
-  return adjusted <= 1.15 && rpoZero ? 0 : 1;
+  return ratio <= 1.15 && rpoZero ? 0 : 1;
+});
+
+/** Where a run's time went, from its history: the server's event times against our start call. */
+async function timelineOf(handle: WorkflowHandle, startedAt: number): Promise<Record<string, number>> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const at = (e: (typeof events)[number]) =>
+    Math.round(Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6 - startedAt);
+  const scheduled = new Map<string, string>();
+  const marks: Record<string, number> = {};
+  for (const e of events) {
+    const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type) {
+      scheduled.set(String(e.eventId), type);
+      marks[`${type} scheduled`] = at(e);
+    }
+    const done = e.activityTaskCompletedEventAttributes?.scheduledEventId;
+    if (done) marks[`${scheduled.get(String(done))} done`] = at(e);
+    if (e.workflowTaskStartedEventAttributes && marks['first task'] === undefined)
+      marks['first task'] = at(e);
+    if (e.workflowExecutionCompletedEventAttributes) marks['completed'] = at(e);
+  }
+  return marks;
+}
+
+/** CPU time (ms) used so far by the whole machine and by one process, from /proc. */
+function cpuNow(pid: number | undefined): { machine: number; worker: number } {
+  const tick = 10; // USER_HZ is 100 on Linux
+  const all = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait
+  const busy = all.slice(0, 8).reduce((a, b) => a + b, 0) - all[3]! - all[4]!;
+  let worker = 0;
+  if (pid) {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    worker = (Number(f[11]) + Number(f[12])) * tick;
+  }
+  return { machine: busy * tick, worker };
+}
+
+const diff = (a: { machine: number; worker: number }, b: { machine: number; worker: number }) => ({
+  machine: a.machine - b.machine,
+  worker: a.worker - b.worker,
 });
