@@ -14,6 +14,9 @@ import { arm } from './arm';
 // Temporal itself as an external system: starting the per-resource lock workflow needs
 // signal-with-start (or update-with-start), which a workflow cannot do on its own.
 
+/** The lock workflow of a resource (the id workflows/lib/lock.ts knows it by). */
+const lockId = (resource: string) => `lock-${resource}`;
+
 export function createTemporalActivities(deps: {
   client: Client;
   taskQueue: string;
@@ -25,7 +28,7 @@ export function createTemporalActivities(deps: {
     async requestLock(input: LockRequest & { resource: string }): Promise<void> {
       const { resource, ...req } = input;
       await deps.client.workflow.signalWithStart('resourceLock', {
-        workflowId: `lock-${resource}`,
+        workflowId: lockId(resource),
         taskQueue: deps.taskQueue,
         args: [resource],
         signal: 'acquire',
@@ -56,7 +59,7 @@ export function createTemporalActivities(deps: {
           args: [req],
           updateId: req.token,
           startWorkflowOperation: new WithStartWorkflowOperation<typeof resourceLock>('resourceLock', {
-            workflowId: `lock-${resource}`,
+            workflowId: lockId(resource),
             taskQueue: deps.taskQueue,
             args: [resource],
             workflowIdConflictPolicy: 'USE_EXISTING',
@@ -77,7 +80,7 @@ export function createTemporalActivities(deps: {
       for (const [i, resource] of input.resources.entries()) {
         try {
           await deps.client.workflow
-            .getHandle(`lock-${resource}`)
+            .getHandle(lockId(resource))
             .signal('release', { token: input.tokens[i]! });
         } catch (err) {
           if ((err as Error).name !== 'WorkflowNotFoundError') throw err;

@@ -52,13 +52,15 @@ export interface LockState {
 export async function resourceLock(resource: string, carried: LockState = { queue: [] }): Promise<void> {
   let holder = carried.holder;
   const queue = [...carried.queue];
+  // Who a `fail` request is refused for: the holder, else the first in line.
+  const denial = (): LockDenial => ({ resource, holder: holder?.requester ?? queue[0]!.requester });
   setHandler(
     acquireSignal,
     (req) => {
       if (holder?.token === req.token || queue.some((q) => q.token === req.token)) return; // retried request
       if (req.mode === 'fail' && (holder || queue.length > 0)) {
         void getExternalWorkflowHandle(req.requester)
-          .signal(lockDeniedSignal, { resource, holder: holder?.requester ?? queue[0]!.requester })
+          .signal(lockDeniedSignal, denial())
           .catch(() => undefined);
         return;
       }
@@ -75,8 +77,7 @@ export async function resourceLock(resource: string, carried: LockState = { queu
         holder = req;
         return { granted: true };
       }
-      if (req.mode === 'fail')
-        return { denied: { resource, holder: holder?.requester ?? queue[0]!.requester } };
+      if (req.mode === 'fail') return { denied: denial() };
       queue.push(req);
       return { queued: true };
     },
