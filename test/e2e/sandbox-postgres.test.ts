@@ -330,6 +330,24 @@ describe('sandbox PostgreSQL servers', () => {
         /cannot traverse .*locked-.*chmod o\+x/s,
       );
       assert.equal(other.state('pg-locked'), undefined);
+      // The same for the binaries (a checkout under a 0700 directory), before any initdb.
+      const hidden = fs.mkdtempSync(path.join(os.tmpdir(), 'bin-'));
+      fs.symlinkSync(defaultBinDir(), path.join(hidden, 'bin'));
+      const blind = createServersBackend({
+        dataDir: path.join(dataDir, 'blind'),
+        binDir: path.join(hidden, 'bin'),
+        portRange,
+        log: () => undefined,
+      });
+      backends.push(blind);
+      try {
+        await assert.rejects(
+          blind.create({ ...spec, name: 'pg-blind' }),
+          /cannot traverse .*bin-.*chmod o\+x/s,
+        );
+      } finally {
+        fs.rmSync(hidden, { recursive: true, force: true });
+      }
     },
   );
 

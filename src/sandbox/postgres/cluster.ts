@@ -193,7 +193,7 @@ export async function assertReachable(id: OsIdentity, dir: string): Promise<void
     if ((mode & bit) === 0) {
       throw new Error(
         `PostgreSQL runs as OS user "${id.user}", which cannot traverse ${p} (mode ${mode.toString(8).padStart(4, '0')}, ` +
-          `owner uid ${st.uid}); chmod o+x ${p} or put dataDir under a path every user can traverse`,
+          `owner uid ${st.uid}); chmod o+x ${p} or move ${dir} under a path every user can traverse`,
       );
     }
   }

@@ -358,7 +358,11 @@ export function createServersBackend(opts: ServersBackendOptions): PostgresServe
     // The server dir holds postgres.log and the archive, both written by the cluster user.
     await chownTree(osId(), p.dir);
     await assertReachable(osId(), p.dir);
+    // The binaries too: a checkout under a 0700 directory (a home, a mktemp dir) fails here, by name.
+    binReachable ??= assertReachable(osId(), binDir);
+    await binReachable;
   };
+  let binReachable: Promise<void> | undefined;
 
   async function create(spec: ServerSpec): Promise<ServerRuntimeState> {
     live();
